@@ -1,0 +1,58 @@
+"""The one settings class: environment variables and `.env`, validated at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, HttpUrl, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+DEFAULT_SOURCES_FILE = Path(__file__).resolve().parent.parent / "jobs" / "sources.default.toml"
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; `.env.example` lists them in this order."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    database_url: str = "sqlite:///./data/portal-notifier.db"
+    sources_file: Path = DEFAULT_SOURCES_FILE
+    poll_interval_seconds: int = Field(default=600, ge=30)
+    timezone: str = "Asia/Ho_Chi_Minh"
+    http_deadline_seconds: float = Field(default=20.0, gt=0)
+    http_max_body_bytes: int = Field(default=10_000_000, gt=0)
+    http_per_host_concurrency: int = Field(default=2, ge=1)
+    http_user_agent: str = "portal-notifier/0.1 (+https://github.com/portal-notifier)"
+    log_level: str = "INFO"
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: HttpUrl = HttpUrl("https://api.telegram.org")
+    telegram_admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    telegram_webhook_url: HttpUrl | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_global_rate: float = Field(default=25.0, gt=0)
+    listen_host: str = "127.0.0.1"
+    listen_port: int = Field(default=8080, ge=0, le=65535)
+    delivery_retention_days: int = Field(default=30, ge=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("telegram_admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The portal's time zone as a ZoneInfo."""
+        return ZoneInfo(self.timezone)

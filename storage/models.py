@@ -1,0 +1,151 @@
+"""SQLModel tables: articles, source state, chats, subscriptions, broadcasts, deliveries."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+
+def _utc(**kw: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kw)
+
+
+class ArticleBase(SQLModel):
+    """What a parser produces for one article, after normalisation (plain values)."""
+
+    key: str = Field(max_length=512)
+    source: str = Field(max_length=100, index=True)
+    url: str
+    title: str
+    summary: str = ""
+    body: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    attachments: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON))
+    published_at: datetime | None = _utc(default=None)
+    local_date: date | None = Field(default=None, index=True)
+
+
+class Article(ArticleBase, table=True):
+    """A stored article; `key` is its stable identity, `content_hash` detects edits."""
+
+    __tablename__ = "articles"
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_articles_key"),
+        Index("ix_articles_published_at_id", "published_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    content_hash: str = Field(max_length=64)
+    # Folded copies (storage.text.fold) feed the search index and the topic matcher.
+    title_folded: str = ""
+    body_folded: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    first_seen_at: datetime = _utc(default_factory=utcnow)
+    updated_at: datetime = _utc(default_factory=utcnow)
+    edit_count: int = 0
+
+
+class SourceState(SQLModel, table=True):
+    """Health and back-off of one configured source (sources themselves live in TOML)."""
+
+    __tablename__ = "source_states"
+
+    name: str = Field(primary_key=True, max_length=100)
+    last_attempt_at: datetime | None = _utc(default=None)
+    last_success_at: datetime | None = _utc(default=None)
+    last_error: str | None = None
+    last_error_at: datetime | None = _utc(default=None)
+    consecutive_failures: int = 0
+    next_attempt_at: datetime | None = _utc(default=None)
+    last_item_count: int = 0
+    ever_yielded: bool = False
+    layout_changed: bool = False
+
+
+class HttpCacheEntry(SQLModel, table=True):
+    """Validators of the last 200 answer per URL, for conditional GET."""
+
+    __tablename__ = "http_cache"
+
+    url: str = Field(primary_key=True, max_length=2048)
+    etag: str | None = None
+    last_modified: str | None = None
+    checked_at: datetime = _utc(default_factory=utcnow)
+
+
+class Chat(SQLModel, table=True):
+    """A chat on one platform that talks to the bot, with its preferences."""
+
+    __tablename__ = "chats"
+    __table_args__ = (UniqueConstraint("platform", "external_id", name="uq_chats_platform_ext"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)  # telegram | zalo | console
+    external_id: str = Field(max_length=64)
+    kind: str = Field(default="private", max_length=16)  # private | group | supergroup | channel
+    title: str = ""
+    language: str | None = Field(default=None, max_length=8)  # None: follow the client
+    active: bool = True
+    inactive_reason: str | None = None
+    digest_mode: str = Field(default="instant", max_length=16)  # instant | daily
+    digest_time: str | None = Field(default=None, max_length=5)  # "HH:MM" local
+    quiet_start: str | None = Field(default=None, max_length=5)
+    quiet_end: str | None = Field(default=None, max_length=5)
+    last_digest_at: datetime | None = _utc(default=None)
+    created_at: datetime = _utc(default_factory=utcnow)
+
+
+class Subscription(SQLModel, table=True):
+    """A chat's topic; an empty `topic_folded` means every new article."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("chat_id", "topic_folded", name="uq_subscriptions_topic"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(foreign_key="chats.id", ondelete="CASCADE", index=True)
+    topic: str = ""
+    topic_folded: str = Field(default="", index=True)
+    created_at: datetime = _utc(default_factory=utcnow)
+
+
+class Broadcast(SQLModel, table=True):
+    """An admin announcement, fanned out through the delivery queue."""
+
+    __tablename__ = "broadcasts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    topic: str | None = None
+    author: str = ""
+    created_at: datetime = _utc(default_factory=utcnow)
+
+
+class Delivery(SQLModel, table=True):
+    """One message owed to one chat: an alert, a broadcast or a digest part."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("article_id", "chat_id", name="uq_deliveries_article_chat"),
+        UniqueConstraint("broadcast_id", "chat_id", name="uq_deliveries_broadcast_chat"),
+        Index("ix_deliveries_state_due", "state", "not_before"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(foreign_key="chats.id", ondelete="CASCADE", index=True)
+    kind: str = Field(default="alert", max_length=16)  # alert | broadcast | digest
+    article_id: int | None = Field(default=None, foreign_key="articles.id", ondelete="CASCADE")
+    broadcast_id: int | None = Field(default=None, foreign_key="broadcasts.id", ondelete="CASCADE")
+    topic: str | None = None
+    # pending | sending | sent | failed | cancelled | ambiguous
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    not_before: datetime = _utc(default_factory=utcnow)
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = _utc(default=None)
+    message_id: str | None = None
+    error: str | None = None
+    created_at: datetime = _utc(default_factory=utcnow)
+    sent_at: datetime | None = _utc(default=None)
