@@ -1,0 +1,186 @@
+"""Article storage (new and edited rows only), HTTP validators and source health records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, and_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from storage.models import Article, ArticleBase, HttpCacheEntry, SourceState
+from storage.text import fold
+
+ARTICLES: Table = Article.__table__  # type: ignore[attr-defined]
+HTTP_CACHE: Table = HttpCacheEntry.__table__  # type: ignore[attr-defined]
+SOURCE_STATES: Table = SourceState.__table__  # type: ignore[attr-defined]
+# Columns a content change rewrites; identity (key, source) and first_seen_at never change.
+_CONTENT = ("url", "title", "summary", "body", "attachments", "published_at", "local_date")
+
+
+@dataclass
+class StoreResult:
+    """What one store did: rows really inserted, rows whose content changed, the rest."""
+
+    new: list[Article] = field(default_factory=list)
+    edited: list[Article] = field(default_factory=list)
+    unchanged: int = 0
+
+
+def _insert(session: Session, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite alike)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _row(article: ArticleBase, content_hash: str, now: datetime) -> dict[str, Any]:
+    values = {name: getattr(article, name) for name in ("key", "source", *_CONTENT)}
+    values["attachments"] = list(article.attachments or [])
+    values.update(
+        content_hash=content_hash,
+        title_folded=fold(article.title),
+        body_folded=fold(article.body),
+        first_seen_at=now,
+        updated_at=now,
+        edit_count=0,
+    )
+    return values
+
+
+def articles_by_key(session: Session, *, keys: Iterable[str]) -> dict[str, Article]:
+    """Stored articles among `keys`, by key."""
+    wanted = sorted(set(keys))
+    found: dict[str, Article] = {}
+    # Chunked so a long listing never exceeds a driver's parameter limit.
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        for art in session.exec(select(Article).where(col(Article.key).in_(chunk))):
+            found[art.key] = art
+    return found
+
+
+def store_articles(
+    session: Session, *, items: list[tuple[ArticleBase, str]], now: datetime
+) -> StoreResult:
+    """Insert unseen keys, update rows whose content hash changed; return only those rows.
+
+    Safe under a concurrent store of the same articles: the insert skips keys another
+    transaction already wrote (ON CONFLICT DO NOTHING) and only rows it really inserted
+    come back as new; an edit is claimed by a conditional UPDATE, so it is reported once.
+    """
+    latest: dict[str, tuple[ArticleBase, str]] = {}
+    for article, content_hash in items:
+        latest[article.key] = (article, content_hash)  # a key twice in one batch: last wins
+    result = StoreResult()
+    if not latest:
+        return result
+    existing = articles_by_key(session, keys=latest)
+    fresh = [_row(a, h, now) for key, (a, h) in latest.items() if key not in existing]
+    inserted_ids: list[int] = []
+    if fresh:
+        stmt = (
+            _insert(session, ARTICLES)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(ARTICLES.c.id, ARTICLES.c.key)
+        )
+        inserted = {key: id_ for id_, key in session.execute(stmt, fresh).all()}
+        inserted_ids = list(inserted.values())
+        # Keys a concurrent poll inserted first are compared like any stored row below.
+        lost = [row["key"] for row in fresh if row["key"] not in inserted]
+        existing.update(articles_by_key(session, keys=lost))
+    for key, art in existing.items():
+        article, content_hash = latest[key]
+        if art.content_hash == content_hash:
+            result.unchanged += 1
+            continue
+        if _claim_edit(session, article=article, content_hash=content_hash, now=now):
+            session.refresh(art)
+            result.edited.append(art)
+        else:
+            result.unchanged += 1
+    if inserted_ids:
+        rows = session.exec(select(Article).where(col(Article.id).in_(inserted_ids)))
+        result.new = sorted(rows, key=lambda a: a.id or 0)
+    return result
+
+
+def _claim_edit(
+    session: Session, *, article: ArticleBase, content_hash: str, now: datetime
+) -> bool:
+    """Rewrite one row's content unless it already has this hash; True when it was rewritten."""
+    values = {name: getattr(article, name) for name in _CONTENT}
+    values["attachments"] = list(article.attachments or [])
+    stmt = (
+        update(ARTICLES)
+        .where(and_(ARTICLES.c.key == article.key, ARTICLES.c.content_hash != content_hash))
+        .values(
+            **values,
+            content_hash=content_hash,
+            title_folded=fold(article.title),
+            body_folded=fold(article.body),
+            updated_at=now,
+            edit_count=ARTICLES.c.edit_count + 1,
+        )
+    )
+    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+def get_validators(
+    session: Session, *, urls: Iterable[str]
+) -> dict[str, tuple[str | None, str | None]]:
+    """(etag, last_modified) stored for each of `urls` that has any."""
+    wanted = sorted(set(urls))
+    if not wanted:
+        return {}
+    rows = session.exec(select(HttpCacheEntry).where(col(HttpCacheEntry.url).in_(wanted)))
+    return {e.url: (e.etag, e.last_modified) for e in rows}
+
+
+def set_validators(
+    session: Session, *, url: str, etag: str | None, last_modified: str | None, now: datetime
+) -> None:
+    """Remember the validators of the last 200 answer of `url` (none: forget the URL)."""
+    if etag is None and last_modified is None:
+        session.execute(HTTP_CACHE.delete().where(HTTP_CACHE.c.url == url))
+        return
+    values = {"url": url, "etag": etag, "last_modified": last_modified, "checked_at": now}
+    stmt = (
+        _insert(session, HTTP_CACHE)
+        .values(**values)
+        .on_conflict_do_update(
+            index_elements=["url"],
+            set_={"etag": etag, "last_modified": last_modified, "checked_at": now},
+        )
+    )
+    session.execute(stmt)
+
+
+def get_source_state(session: Session, *, name: str) -> SourceState | None:
+    """The health record of one source, if it was ever polled."""
+    return session.get(SourceState, name)
+
+
+def list_source_states(session: Session) -> dict[str, SourceState]:
+    """Every stored health record, by source name."""
+    rows = session.exec(select(SourceState).order_by(col(SourceState.name)))
+    return {s.name: s for s in rows}
+
+
+def save_source_state(session: Session, *, name: str, values: Mapping[str, Any]) -> None:
+    """Insert or overwrite the health record of `name` with `values` (column -> value)."""
+    unknown = set(values) - set(SOURCE_STATES.c.keys())
+    if unknown:
+        raise ValueError(f"unknown source state fields: {sorted(unknown)}")
+    insert = _insert(session, SOURCE_STATES).values(name=name, **values)
+    if values:
+        stmt = insert.on_conflict_do_update(index_elements=["name"], set_=dict(values))
+    else:
+        stmt = insert.on_conflict_do_nothing(index_elements=["name"])
+    session.execute(stmt)
+    cached = session.identity_map.get(session.identity_key(SourceState, name))
+    if cached is not None:
+        session.expire(cached)  # a loaded SourceState must not hide the new values
