@@ -10,6 +10,7 @@ Descriptions are dropped: tests must never read ../shared at run time, so this f
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,14 +19,22 @@ DEFAULT_SPEC = Path(__file__).resolve().parents[3] / "shared" / "telegram" / "bo
 OUT = Path(__file__).resolve().parent / "bot_api_10_1.json"
 ARRAY = "Array of "
 SCALARS = {"Integer", "String", "Boolean", "Float", "InputFile", "True"}
+# A union member's discriminator: 'Scope type, must be chat' / 'always "user"' -> fixed value.
+FIXED = re.compile(r'(?:must be|always) "?([a-z_]+)"?$')
+
+
+def field_fact(f: dict[str, Any]) -> dict[str, Any]:
+    """Name, types, required; plus the fixed value of a discriminator field."""
+    out = {"name": f["name"], "types": list(f["types"]), "required": bool(f["required"])}
+    fixed = FIXED.search(f.get("description", ""))
+    if fixed and f["name"] in {"type", "source", "status"}:
+        out["value"] = fixed.group(1)
+    return out
 
 
 def field_facts(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Keep only name, types and the required flag of each field."""
-    return [
-        {"name": f["name"], "types": list(f["types"]), "required": bool(f["required"])}
-        for f in fields
-    ]
+    """Keep only the facts of each field."""
+    return [field_fact(f) for f in fields]
 
 
 def base_type(name: str) -> str:
