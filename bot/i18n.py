@@ -1,0 +1,238 @@
+"""The bot's messages in Vietnamese (default) and English, and how a chat's language is chosen."""
+
+from __future__ import annotations
+
+LANGS = ("vi", "en")
+DEFAULT_LANG = "vi"
+
+
+def pick_language(chat_language: str | None, language_code: str | None) -> str:
+    """The chat's /lang setting, else the client's language ("en*" means English), else vi."""
+    if chat_language in LANGS:
+        return chat_language
+    if language_code and language_code.lower().startswith("en"):
+        return "en"
+    return DEFAULT_LANG
+
+
+def t(lang: str, key: str, **values: object) -> str:
+    """The message `key` in `lang` (falling back to Vietnamese), with `values` filled in."""
+    entry = MESSAGES[key]
+    return entry.get(lang, entry[DEFAULT_LANG]).format(**values)
+
+
+# (command, example arguments, {lang: description}); /help and setMyCommands use this list.
+COMMANDS: list[tuple[str, str, dict[str, str]]] = [
+    ("latest", "5", {"vi": "Tin mới nhất (tối đa 20)", "en": "Newest articles (up to 20)"}),
+    ("search", "quy chế dân chủ", {"vi": "Tìm bài viết", "en": "Search articles"}),
+    (
+        "date",
+        "16/12/2011",
+        {"vi": "Xem tin theo ngày hoặc khoảng ngày", "en": "Articles of a day or a date range"},
+    ),
+    (
+        "subscribe",
+        "cải cách hành chính",
+        {"vi": "Nhận tin theo chủ đề (bỏ trống: mọi tin)", "en": "Alerts for a topic (none: all)"},
+    ),
+    ("unsubscribe", "all", {"vi": "Bỏ theo dõi chủ đề", "en": "Stop alerts for a topic"}),
+    ("subscriptions", "", {"vi": "Các chủ đề đang theo dõi", "en": "Your topics"}),
+    (
+        "digest",
+        "daily 07:30",
+        {"vi": "Nhận ngay hoặc bản tin hằng ngày", "en": "Instant alerts or a daily digest"},
+    ),
+    ("quiet", "22:00-06:00", {"vi": "Giờ yên lặng", "en": "Quiet hours"}),
+    ("lang", "en", {"vi": "Ngôn ngữ (vi, en)", "en": "Language (vi, en)"}),
+    ("start", "", {"vi": "Bắt đầu", "en": "Start"}),
+    ("help", "", {"vi": "Hướng dẫn", "en": "Help"}),
+]
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "start": {
+        "vi": "Xin chào! Bot gửi tin mới từ cổng thông tin điện tử của tỉnh: tìm bài, "
+        "xem tin theo ngày và nhận thông báo theo chủ đề. Gõ /help để xem các lệnh.",
+        "en": "Hello! This bot brings news from the provincial portal: search articles, "
+        "browse by day and get alerts for your topics. Send /help to see the commands.",
+    },
+    "start_back": {
+        "vi": "Chào mừng bạn trở lại! Bot sẽ gửi tin cho cuộc trò chuyện này như trước.",
+        "en": "Welcome back! Alerts to this chat are switched on again.",
+    },
+    "help_title": {"vi": "Các lệnh (ví dụ):", "en": "Commands (with an example):"},
+    "help_plain": {
+        "vi": "Gửi một đoạn chữ bất kỳ (không có /) để tìm kiếm.",
+        "en": "Send any text without a / to search for it.",
+    },
+    "unknown": {
+        "vi": "Không có lệnh /{name}. Gõ /help để xem các lệnh.",
+        "en": "There is no /{name} command. Send /help to see the commands.",
+    },
+    "latest_bad": {
+        "vi": "Số bài phải là một số từ 1 đến {max}, ví dụ: /latest 5",
+        "en": "The number of articles must be between 1 and {max}, e.g. /latest 5",
+    },
+    "latest_title": {"vi": "{n} tin mới nhất:", "en": "{n} newest articles:"},
+    "no_articles": {"vi": "Chưa có bài viết nào.", "en": "There are no articles yet."},
+    "search_empty": {
+        "vi": "Hãy nhập từ cần tìm, ví dụ: /search quy chế dân chủ",
+        "en": "Type the words to search for, e.g. /search quy chế dân chủ",
+    },
+    "search_too_long": {
+        "vi": "Nội dung tìm kiếm quá dài (tối đa {max} ký tự). Hãy rút gọn, "
+        "ví dụ: /search quy chế dân chủ",
+        "en": "The search is too long (at most {max} characters). Shorten it, "
+        "e.g. /search quy chế dân chủ",
+    },
+    "search_no_terms": {
+        "vi": "Không có từ nào để tìm. Hãy dùng chữ hoặc số, ví dụ: /search cải cách hành chính",
+        "en": "There is no word to search for. Use letters or digits, "
+        "e.g. /search cải cách hành chính",
+    },
+    "search_none": {
+        "vi": "Không tìm thấy bài nào cho “{query}”.",
+        "en": "No article found for “{query}”.",
+    },
+    "search_title": {
+        "vi": "Kết quả cho “{query}”: {total} bài (trang {page}/{pages})",
+        "en": "Results for “{query}”: {total} articles (page {page}/{pages})",
+    },
+    "plain_hint": {
+        "vi": "Đang tìm kiếm nội dung bạn gửi. Gõ /help để xem các lệnh.",
+        "en": "Searching for what you sent. Send /help to see the commands.",
+    },
+    "date_empty": {
+        "vi": "Hãy nhập ngày, ví dụ: /date {example}",
+        "en": "Type a day, e.g. /date {example}",
+    },
+    "date_invalid": {
+        "vi": "Không hiểu ngày này. Ví dụ: /date {example}",
+        "en": "That is not a date I understand. Example: /date {example}",
+    },
+    "date_impossible": {
+        "vi": "Ngày này không có trên lịch. Ví dụ: /date {example}",
+        "en": "That day does not exist. Example: /date {example}",
+    },
+    "date_reversed": {
+        "vi": "Ngày bắt đầu phải trước ngày kết thúc. Ví dụ: /date {example}",
+        "en": "The start must come before the end. Example: /date {example}",
+    },
+    "date_too_long": {
+        "vi": "Nội dung quá dài. Ví dụ: /date {example}",
+        "en": "That is too long. Example: /date {example}",
+    },
+    "date_title": {
+        "vi": "Tin {span}: {total} bài (trang {page}/{pages})",
+        "en": "Articles {span}: {total} (page {page}/{pages})",
+    },
+    "date_none": {"vi": "Không có bài nào {span}.", "en": "No articles {span}."},
+    "date_nearest": {
+        "vi": "Ngày gần nhất có tin:",
+        "en": "Nearest days with articles:",
+    },
+    "span_day": {"vi": "ngày {start}", "en": "on {start}"},
+    "span_range": {"vi": "từ {start} đến {end}", "en": "from {start} to {end}"},
+    "prev": {"vi": "‹ Trang trước", "en": "‹ Previous"},
+    "next": {"vi": "Trang sau ›", "en": "Next ›"},
+    "expired": {
+        "vi": "Danh sách này đã hết hạn, hãy gửi lại lệnh.",
+        "en": "This list has expired; send the command again.",
+    },
+    "sub_all": {
+        "vi": "Đã đăng ký nhận mọi tin mới.",
+        "en": "Subscribed to every new article.",
+    },
+    "sub_topic": {
+        "vi": "Đã đăng ký chủ đề “{topic}”.",
+        "en": "Subscribed to the topic “{topic}”.",
+    },
+    "sub_exists": {
+        "vi": "Bạn đã đăng ký “{topic}” rồi.",
+        "en": "You are already subscribed to “{topic}”.",
+    },
+    "sub_too_many": {
+        "vi": "Mỗi cuộc trò chuyện theo dõi tối đa {max} chủ đề. Hãy bỏ bớt bằng /unsubscribe.",
+        "en": "A chat can follow at most {max} topics. Remove some with /unsubscribe.",
+    },
+    "sub_too_long": {
+        "vi": "Chủ đề quá dài (tối đa {max} ký tự), ví dụ: /subscribe dân chủ",
+        "en": "The topic is too long (at most {max} characters), e.g. /subscribe dân chủ",
+    },
+    "sub_no_words": {
+        "vi": "Chủ đề cần có chữ hoặc số, ví dụ: /subscribe dân chủ",
+        "en": "A topic needs letters or digits, e.g. /subscribe dân chủ",
+    },
+    "every_article": {"vi": "(mọi tin mới)", "en": "(every new article)"},
+    "unsub_usage": {
+        "vi": "Hãy ghi chủ đề hoặc all, ví dụ: /unsubscribe dân chủ hoặc /unsubscribe all",
+        "en": "Name a topic or all, e.g. /unsubscribe dân chủ or /unsubscribe all",
+    },
+    "unsub_done": {"vi": "Đã bỏ theo dõi “{topic}”.", "en": "Unsubscribed from “{topic}”."},
+    "unsub_all_done": {
+        "vi": "Đã bỏ theo dõi tất cả ({n} chủ đề).",
+        "en": "Unsubscribed from everything ({n} topics).",
+    },
+    "unsub_missing": {
+        "vi": "Bạn chưa đăng ký “{topic}”. Xem danh sách: /subscriptions",
+        "en": "You are not subscribed to “{topic}”. See /subscriptions",
+    },
+    "subs_none": {
+        "vi": "Bạn chưa theo dõi chủ đề nào. Ví dụ: /subscribe dân chủ",
+        "en": "You follow no topic yet. Example: /subscribe dân chủ",
+    },
+    "subs_title": {"vi": "Các chủ đề đang theo dõi:", "en": "Your topics:"},
+    "subs_delivery": {
+        "vi": "Nhận tin: {mode}. Giờ yên lặng: {quiet}.",
+        "en": "Delivery: {mode}. Quiet hours: {quiet}.",
+    },
+    "mode_instant": {"vi": "ngay khi có tin", "en": "as soon as published"},
+    "mode_daily": {"vi": "bản tin hằng ngày lúc {time}", "en": "daily digest at {time}"},
+    "quiet_none": {"vi": "không", "en": "none"},
+    "digest_usage": {
+        "vi": "Cách dùng: /digest now (nhận ngay), /digest daily 07:30 (hằng ngày), /digest off",
+        "en": "Usage: /digest now (instant), /digest daily 07:30 (daily), /digest off",
+    },
+    "digest_instant": {
+        "vi": "Sẽ gửi từng tin ngay khi có.",
+        "en": "Each article will be sent as soon as it is published.",
+    },
+    "digest_off": {
+        "vi": "Đã tắt bản tin hằng ngày; sẽ gửi từng tin ngay khi có.",
+        "en": "Daily digest off; each article will be sent as soon as it is published.",
+    },
+    "digest_daily": {
+        "vi": "Sẽ gửi một bản tin mỗi ngày lúc {time}.",
+        "en": "A digest will be sent every day at {time}.",
+    },
+    "bad_time": {
+        "vi": "Giờ không hợp lệ: “{value}”. Dùng dạng HH:MM, ví dụ 07:30",
+        "en": "Invalid time “{value}”. Use HH:MM, e.g. 07:30",
+    },
+    "quiet_usage": {
+        "vi": "Cách dùng: /quiet 22:00-06:00 hoặc /quiet off",
+        "en": "Usage: /quiet 22:00-06:00 or /quiet off",
+    },
+    "quiet_set": {
+        "vi": "Giờ yên lặng từ {start} đến {end}: tin đến sẽ chờ đến hết giờ này.",
+        "en": "Quiet hours {start} to {end}: alerts wait until they end.",
+    },
+    "quiet_same": {
+        "vi": "Giờ bắt đầu và kết thúc phải khác nhau, ví dụ: /quiet 22:00-06:00",
+        "en": "Start and end must differ, e.g. /quiet 22:00-06:00",
+    },
+    "quiet_off": {"vi": "Đã tắt giờ yên lặng.", "en": "Quiet hours are off."},
+    "lang_usage": {"vi": "Cách dùng: /lang vi hoặc /lang en", "en": "Usage: /lang vi or /lang en"},
+    "lang_set": {"vi": "Đã chuyển sang tiếng Việt.", "en": "Language set to English."},
+    "flood": {
+        "vi": "Bạn gửi lệnh quá nhanh. Vui lòng chờ khoảng {seconds} giây rồi thử lại.",
+        "en": "You are sending commands too fast. Please wait about {seconds} seconds.",
+    },
+    "error": {
+        "vi": "Xin lỗi, đã có lỗi khi xử lý yêu cầu. Vui lòng thử lại sau.",
+        "en": "Sorry, something went wrong. Please try again later.",
+    },
+    "console_buttons": {
+        "vi": "Gõ :số để bấm nút, ví dụ :1",
+        "en": "Type :number to press a button, e.g. :1",
+    },
+}
