@@ -1,0 +1,171 @@
+"""Alert and digest messages as channel-neutral replies (pure: plain values in, Reply out)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from bot.replies import Button, Inline, Link, Reply, Text
+
+SNIPPET_CHARS = 280
+TELEGRAM_TEXT_LIMIT = 4096
+# Room left under the limit for the digest header and counting slack.
+DIGEST_PART_LIMIT = 3900
+MAX_CALLBACK_BYTES = 64
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+_WORDS = {
+    "vi": {
+        "topic": "Chủ đề: ",
+        "every": "Tất cả tin mới",
+        "unsub": "Hủy theo dõi chủ đề này",
+        "digest": "Bản tin ngày {day} ({n} tin)",
+        "cont": "Bản tin ngày {day} (tiếp, {part}/{parts})",
+    },
+    "en": {
+        "topic": "Topic: ",
+        "every": "All new articles",
+        "unsub": "Unsubscribe from this topic",
+        "digest": "Digest for {day} ({n} articles)",
+        "cont": "Digest for {day} (continued, {part}/{parts})",
+    },
+}
+
+
+@dataclass(frozen=True)
+class AlertArticle:
+    """What an alert shows of an article."""
+
+    title: str
+    url: str
+    published_at: datetime | None
+    local_date: date | None
+    summary: str
+    body: str
+
+
+def _words(language: str | None) -> dict[str, str]:
+    return _WORDS.get((language or "vi")[:2], _WORDS["vi"])
+
+
+def day_label(article: AlertArticle, tz: ZoneInfo) -> str:
+    """The article's date as dd/mm/yyyy in the portal's zone ("" when unknown)."""
+    if article.published_at is not None:
+        return article.published_at.astimezone(tz).strftime("%d/%m/%Y")
+    if article.local_date is not None:
+        return article.local_date.strftime("%d/%m/%Y")
+    return ""
+
+
+def first_sentences(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """Whole leading sentences up to `limit` characters, else a cut at a word with "…"."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    taken = ""
+    for sentence in _SENTENCE_END.split(text):
+        candidate = f"{taken} {sentence}".strip()
+        if len(candidate) > limit:
+            break
+        taken = candidate
+    if taken:
+        return taken
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return f"{cut}…"
+
+
+def _link(title: str, url: str) -> Inline:
+    """A link when the URL is http(s) (Telegram accepts no other), else plain bold text."""
+    if url.startswith(("http://", "https://")):
+        return Link(title, url)
+    return Text(title, bold=True)
+
+
+def unsubscribe_data(subscription_id: int) -> str:
+    """Callback data of the unsubscribe button (well under Telegram's 64 bytes)."""
+    data = f"unsub:{subscription_id}"
+    assert len(data.encode()) <= MAX_CALLBACK_BYTES
+    return data
+
+
+def alert_reply(
+    article: AlertArticle,
+    *,
+    topic: str,
+    subscription_id: int | None,
+    tz: ZoneInfo,
+    language: str | None = None,
+) -> Reply:
+    """One alert: the matched topic, the linked title, the date, first sentences, a button."""
+    words = _words(language)
+    lines: list[list[Inline]] = [
+        [Text("🔔 " + words["topic"]), Text(topic or words["every"], bold=True)],
+        [_link(article.title, article.url)],
+    ]
+    day = day_label(article, tz)
+    if day:
+        lines.append([Text(day, italic=True)])
+    snippet = first_sentences(article.summary or article.body)
+    if snippet:
+        lines.append([Text(snippet)])
+    buttons: list[list[Button]] = []
+    if subscription_id is not None:
+        buttons.append([Button(words["unsub"], data=unsubscribe_data(subscription_id))])
+    return Reply(lines=lines, buttons=buttons)
+
+
+def visible_length(line: list[Inline]) -> int:
+    """Characters Telegram counts for a line after entity parsing (UTF-16 code units)."""
+    return sum(len(run.text.encode("utf-16-le")) // 2 for run in line)
+
+
+def _digest_line(article: AlertArticle, topic: str, tz: ZoneInfo) -> list[Inline]:
+    line: list[Inline] = [Text("• "), _link(article.title, article.url)]
+    day = day_label(article, tz)
+    suffix = f" ({day})" if day else ""
+    if topic:
+        suffix += f" [{topic}]"
+    if suffix:
+        line.append(Text(suffix))
+    return line
+
+
+def digest_replies(
+    entries: list[tuple[int, AlertArticle, str]],
+    *,
+    day: str,
+    tz: ZoneInfo,
+    language: str | None = None,
+    limit: int = DIGEST_PART_LIMIT,
+) -> list[tuple[Reply, list[int]]]:
+    """The daily digest as one message, or several when it exceeds `limit`; with row ids each.
+
+    `entries` are (delivery id, article, matched topic), oldest first.
+    """
+    words = _words(language)
+    parts: list[tuple[list[list[Inline]], list[int]]] = []
+    lines: list[list[Inline]] = []
+    ids: list[int] = []
+    size = 0
+    for delivery_id, article, topic in entries:
+        line = _digest_line(article, topic, tz)
+        cost = visible_length(line) + 1
+        if lines and size + cost > limit:
+            parts.append((lines, ids))
+            lines, ids, size = [], [], 0
+        lines.append(line)
+        ids.append(delivery_id)
+        size += cost
+    if lines:
+        parts.append((lines, ids))
+    total = sum(len(part_ids) for _lines, part_ids in parts)
+    replies = []
+    for number, (part_lines, part_ids) in enumerate(parts, start=1):
+        if number == 1:
+            header = words["digest"].format(day=day, n=total)
+        else:
+            header = words["cont"].format(day=day, part=number, parts=len(parts))
+        replies.append((Reply(lines=[[Text(header, bold=True)], *part_lines]), part_ids))
+    return replies

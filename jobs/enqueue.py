@@ -1,0 +1,118 @@
+"""The poll's on_stored hook: match new articles and queue one delivery per (article, chat)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from jobs.match import Matcher, MatcherCache
+from jobs.quiet import next_digest_at, parse_hhmm, quiet_release
+from storage.articles import StoreResult
+from storage.deliveries import enqueue
+from storage.models import Article, Chat
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+_CHUNK = 500
+
+
+def plan_delivery(
+    *,
+    digest_mode: str,
+    digest_time: str | None,
+    quiet_start: str | None,
+    quiet_end: str | None,
+    now: datetime,
+    tz: ZoneInfo,
+) -> tuple[str, datetime]:
+    """(kind, not_before) for a new alert: held for the daily digest, or after quiet hours."""
+    if digest_mode == "daily":
+        return "digest", next_digest_at(now, parse_hhmm(digest_time), tz)
+    release = quiet_release(now, parse_hhmm(quiet_start), parse_hhmm(quiet_end), tz)
+    return "alert", release or now
+
+
+def active_chats(session: Session, *, ids: Iterable[int]) -> dict[int, Chat]:
+    """The active chats among `ids`, by id."""
+    wanted = sorted(set(ids))
+    found: dict[int, Chat] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        stmt = select(Chat).where(col(Chat.id).in_(chunk), col(Chat.active).is_(True))
+        for chat in session.exec(stmt):
+            found[chat.id or 0] = chat
+    return found
+
+
+def enqueue_alerts(
+    session: Session, *, articles: list[Article], matcher: Matcher, now: datetime, tz: ZoneInfo
+) -> int:
+    """Queue a delivery for each chat whose topics match each article; returns rows written.
+
+    Insert-ignore on (article_id, chat_id), so a retried poll never doubles a delivery.
+    """
+    matched = [(a, matcher.match_article(a.title, a.summary, a.body)) for a in articles]
+    chats = active_chats(session, ids={cid for _a, found in matched for cid in found})
+    rows: list[dict[str, Any]] = []
+    for article, found in matched:
+        for chat_id, topic in found.items():
+            chat = chats.get(chat_id)
+            if chat is None:
+                continue
+            kind, not_before = plan_delivery(
+                digest_mode=chat.digest_mode,
+                digest_time=chat.digest_time,
+                quiet_start=chat.quiet_start,
+                quiet_end=chat.quiet_end,
+                now=now,
+                tz=tz,
+            )
+            rows.append(_row(chat_id, kind, article.id, topic.topic, not_before, now))
+    written = enqueue(session, rows=rows)
+    if rows:
+        log.info("queued %d of %d deliveries for %d articles", written, len(rows), len(articles))
+    return written
+
+
+def _row(
+    chat_id: int, kind: str, article_id: int | None, topic: str, not_before: datetime, now: datetime
+) -> dict[str, Any]:
+    return {
+        "chat_id": chat_id,
+        "kind": kind,
+        "article_id": article_id,
+        "broadcast_id": None,
+        "topic": topic,
+        "state": "pending",
+        "attempts": 0,
+        "not_before": not_before,
+        "lease_owner": None,
+        "lease_until": None,
+        "message_id": None,
+        "error": None,
+        "created_at": now,
+        "sent_at": None,
+    }
+
+
+def make_on_stored(
+    *,
+    tz: ZoneInfo,
+    cache: MatcherCache | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Callable[[Session, StoreResult], int]:
+    """The hook poll_source calls inside the store's transaction (only `new` rows alert)."""
+    matchers = cache or MatcherCache()
+
+    def on_stored(session: Session, result: StoreResult) -> int:
+        if not result.new:
+            return 0
+        matcher = matchers.get(session)
+        return enqueue_alerts(session, articles=result.new, matcher=matcher, now=clock(), tz=tz)
+
+    return on_stored

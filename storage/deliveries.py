@@ -1,0 +1,220 @@
+"""Delivery queue queries: enqueue, claim with a lease, state changes, recovery, purge, counts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, and_, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
+from sqlmodel import Session
+
+from storage.models import Chat, Delivery
+
+DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
+CHATS: Table = Chat.__table__  # type: ignore[attr-defined]
+STATES = ("pending", "sending", "sent", "failed", "cancelled", "ambiguous")
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery row this worker now holds (state `sending` under its lease)."""
+
+    id: int
+    chat_id: int
+    kind: str
+    article_id: int | None
+    broadcast_id: int | None
+    topic: str | None
+    attempts: int
+
+
+def _affected(session: Session, stmt: Any) -> int:
+    """Run a DML statement and return how many rows it changed."""
+    result: CursorResult[Any] = session.execute(stmt)  # type: ignore[assignment]
+    return int(result.rowcount)
+
+
+def _is_pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def enqueue(session: Session, *, rows: Iterable[dict[str, Any]]) -> int:
+    """Insert delivery rows, skipping any (article, chat) or (broadcast, chat) already queued."""
+    batch = list(rows)
+    if not batch:
+        return 0
+    insert = postgresql.insert if _is_pg(session) else sqlite.insert
+    written = 0
+    for start in range(0, len(batch), _CHUNK):
+        stmt = insert(DELIVERIES).on_conflict_do_nothing().returning(DELIVERIES.c.id)
+        written += len(session.execute(stmt, batch[start : start + _CHUNK]).all())
+    return written
+
+
+def claim_due(
+    session: Session,
+    *,
+    owner: str,
+    now: datetime,
+    limit: int,
+    lease_seconds: float,
+    platform: str = "telegram",
+    chat_id: int | None = None,
+    kind: str | None = None,
+) -> list[Claimed]:
+    """Take up to `limit` due pending rows of active chats: state `sending` under a lease.
+
+    One UPDATE ... WHERE id IN (sub-select) RETURNING statement: atomic on SQLite, and on
+    PostgreSQL the sub-select skips rows another replica has locked (FOR UPDATE SKIP LOCKED).
+    """
+    d, c = DELIVERIES.c, CHATS.c
+    due = (
+        select(d.id)
+        .join(CHATS, c.id == d.chat_id)
+        .where(d.state == "pending", d.not_before <= now, c.active.is_(True))
+        .where(c.platform == platform)
+        .order_by(d.not_before, d.id)
+        .limit(limit)
+    )
+    if chat_id is not None:
+        due = due.where(d.chat_id == chat_id)
+    if kind is not None:
+        due = due.where(d.kind == kind)
+    if _is_pg(session):
+        due = due.with_for_update(of=DELIVERIES, skip_locked=True)
+    stmt = (
+        update(DELIVERIES)
+        .where(d.id.in_(due.scalar_subquery()), d.state == "pending")
+        .values(
+            state="sending", lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds)
+        )
+        .returning(d.id, d.chat_id, d.kind, d.article_id, d.broadcast_id, d.topic, d.attempts)
+    )
+    rows = session.execute(stmt).all()
+    return sorted((Claimed(*row) for row in rows), key=lambda r: r.id)
+
+
+def _held(ids: Iterable[int], owner: str) -> Any:
+    d = DELIVERIES.c
+    return and_(d.id.in_(list(ids)), d.state == "sending", d.lease_owner == owner)
+
+
+def _set(session: Session, ids: Iterable[int], owner: str, **values: Any) -> int:
+    """Change rows this owner still holds; a row whose lease was taken over is left alone."""
+    values.setdefault("lease_owner", None)
+    values.setdefault("lease_until", None)
+    stmt = update(DELIVERIES).where(_held(ids, owner)).values(**values)
+    return _affected(session, stmt)
+
+
+def mark_sent(
+    session: Session, *, ids: Iterable[int], owner: str, message_id: str, now: datetime
+) -> int:
+    """Telegram accepted the message: state sent, with its message_id."""
+    d = DELIVERIES.c
+    values = {"message_id": message_id, "sent_at": now, "error": None}
+    return _set(session, ids, owner, state="sent", attempts=d.attempts + 1, **values)
+
+
+def mark_retry(
+    session: Session,
+    *,
+    ids: Iterable[int],
+    owner: str,
+    not_before: datetime,
+    error: str | None = None,
+    attempted: bool = True,
+) -> int:
+    """Back to pending until `not_before` (a transient failure, a 429, a limiter or quiet wait)."""
+    d = DELIVERIES.c
+    extra: dict[str, Any] = {"attempts": d.attempts + 1} if attempted else {}
+    if error is not None:
+        extra["error"] = error
+    return _set(session, ids, owner, state="pending", not_before=not_before, **extra)
+
+
+def mark_failed(session: Session, *, ids: Iterable[int], owner: str, error: str) -> int:
+    """Given up: state failed with the reason."""
+    d = DELIVERIES.c
+    return _set(session, ids, owner, state="failed", error=error, attempts=d.attempts + 1)
+
+
+def mark_ambiguous(session: Session, *, ids: Iterable[int], owner: str, error: str) -> int:
+    """The request left but no answer came: it may have arrived, so it is not resent."""
+    d = DELIVERIES.c
+    return _set(session, ids, owner, state="ambiguous", error=error, attempts=d.attempts + 1)
+
+
+def mark_cancelled(session: Session, *, ids: Iterable[int], owner: str, error: str) -> int:
+    """Not to be sent any more (chat gone, topic unsubscribed)."""
+    return _set(session, ids, owner, state="cancelled", error=error)
+
+
+def cancel_chat_pending(session: Session, *, chat_id: int, reason: str) -> int:
+    """Cancel every pending row of a chat (it blocked the bot, or it no longer exists)."""
+    d = DELIVERIES.c
+    stmt = (
+        update(DELIVERIES)
+        .where(d.chat_id == chat_id, d.state == "pending")
+        .values(state="cancelled", error=reason)
+    )
+    return _affected(session, stmt)
+
+
+def requeue_expired(session: Session, *, now: datetime) -> int:
+    """Rows whose worker died mid-send (lease expired) go back to pending."""
+    d = DELIVERIES.c
+    stmt = (
+        update(DELIVERIES)
+        .where(d.state == "sending", d.lease_until < now)
+        .values(state="pending", lease_owner=None, lease_until=None)
+    )
+    return _affected(session, stmt)
+
+
+def requeue_owner(session: Session, *, owner: str) -> int:
+    """At start-up, rows a previous run of this same worker held go back to pending."""
+    d = DELIVERIES.c
+    stmt = (
+        update(DELIVERIES)
+        .where(d.state == "sending", d.lease_owner == owner)
+        .values(state="pending", lease_owner=None, lease_until=None)
+    )
+    return _affected(session, stmt)
+
+
+def purge_old(session: Session, *, now: datetime, retention_days: int) -> int:
+    """Delete finished rows older than the retention period (pending rows are never purged)."""
+    d = DELIVERIES.c
+    cutoff = now - timedelta(days=retention_days)
+    finished = or_(
+        and_(d.state == "sent", d.sent_at < cutoff),
+        and_(d.state.in_(("failed", "cancelled", "ambiguous")), d.created_at < cutoff),
+    )
+    return _affected(session, delete(DELIVERIES).where(finished))
+
+
+def counts_by_state(session: Session, *, since: datetime | None = None) -> dict[str, int]:
+    """How many rows are in each state (all states present, zero when none), for /stats."""
+    d = DELIVERIES.c
+    stmt = select(d.state, func.count()).group_by(d.state)
+    if since is not None:
+        stmt = stmt.where(d.created_at >= since)
+    found = {state: int(n) for state, n in session.execute(stmt).all()}
+    return {state: found.get(state, 0) for state in STATES}
+
+
+def next_due(session: Session, *, platform: str = "telegram") -> datetime | None:
+    """When the earliest pending row of an active chat becomes due (None: nothing pending)."""
+    d, c = DELIVERIES.c, CHATS.c
+    stmt = (
+        select(func.min(d.not_before))
+        .join(CHATS, c.id == d.chat_id)
+        .where(d.state == "pending", c.active.is_(True), c.platform == platform)
+    )
+    return session.execute(stmt).scalar()

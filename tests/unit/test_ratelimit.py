@@ -1,0 +1,117 @@
+"""The sliding-window limiter, driven by an injected clock."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jobs.ratelimit import RateLimiter, SlidingWindow
+
+
+def run(limiter: RateLimiter, chats: list[str], *, group: bool, until: float) -> list[float]:
+    """Send round-robin to `chats` as fast as the limiter allows; the send times."""
+    now, sent, i = 0.0, [], 0
+    while now < until:
+        chat = chats[i % len(chats)]
+        delay = limiter.try_acquire(chat, group=group, now=now)
+        if delay == 0:
+            sent.append(now)
+            i += 1
+        else:
+            now += delay
+    return sent
+
+
+def max_in_window(times: list[float], length: float) -> int:
+    """The most events in any half-open window of `length` seconds."""
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while times[lo] <= t - length:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+def test_global_rate_holds_in_every_window_not_just_on_average() -> None:
+    limiter = RateLimiter(global_rate=25)
+    times = run(limiter, [f"c{i}" for i in range(1000)], group=False, until=20.0)
+    assert max_in_window(times, 1.0) == 25
+    assert len(times) >= 0.95 * 25 * 20
+
+
+def test_one_per_second_in_a_private_chat() -> None:
+    limiter = RateLimiter(global_rate=25)
+    times = run(limiter, ["alone"], group=False, until=10.0)
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= 1.0
+    assert len(times) >= 9
+
+
+def test_twenty_per_minute_in_a_group_even_in_a_burst() -> None:
+    limiter = RateLimiter(global_rate=25)
+    times = run(limiter, ["group"], group=True, until=180.0)
+    assert max_in_window(times, 60.0) == 20
+    assert times[19] == 0.0  # the burst is allowed...
+    assert times[20] >= 60.0  # ...and then the window is full for a minute
+
+
+def test_fractional_rate_below_one_per_second() -> None:
+    limiter = RateLimiter(global_rate=0.5)
+    times = run(limiter, [f"c{i}" for i in range(10)], group=False, until=10.0)
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 2.0
+
+
+def test_pause_chat_delays_only_that_chat() -> None:
+    limiter = RateLimiter(global_rate=25)
+    limiter.pause_chat("slow", until=30.0)
+    assert limiter.try_acquire("slow", group=False, now=1.0) == 29.0
+    assert limiter.try_acquire("other", group=False, now=1.0) == 0.0
+
+
+def test_pause_all_delays_everyone() -> None:
+    limiter = RateLimiter(global_rate=25)
+    limiter.pause_all(until=12.0)
+    assert limiter.wait("a", group=False, now=2.0) == 10.0
+    assert limiter.wait("b", group=True, now=2.0) == 10.0
+    assert limiter.wait("b", group=True, now=12.0) == 0.0
+
+
+def test_idle_chats_are_forgotten() -> None:
+    limiter = RateLimiter(global_rate=10_000)
+    for i in range(5000):
+        assert limiter.try_acquire(f"c{i}", group=False, now=i * 0.001) == 0.0
+    for i in range(5000):
+        limiter.try_acquire(f"d{i}", group=False, now=100.0 + i * 0.001)
+    assert limiter.tracked_chats() < 5000
+
+
+def test_sliding_window_reports_the_exact_wait() -> None:
+    window = SlidingWindow(2, 1.0)
+    window.add(0.0)
+    window.add(0.25)
+    assert window.wait(0.5) == 0.5
+    assert window.wait(1.0) == 0.0
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    rate=st.integers(min_value=1, max_value=40),
+    seed=st.integers(min_value=0, max_value=10_000),
+)
+def test_no_schedule_breaks_any_limit(rate: int, seed: int) -> None:
+    rng = random.Random(seed)
+    limiter = RateLimiter(global_rate=rate)
+    now, sent = 0.0, []
+    per_chat: dict[str, list[float]] = {}
+    for _ in range(400):
+        chat = f"c{rng.randrange(5)}"
+        now += rng.random() * 0.2
+        if limiter.try_acquire(chat, group=False, now=now) == 0:
+            sent.append(now)
+            per_chat.setdefault(chat, []).append(now)
+    assert max_in_window(sent, 1.0) <= rate
+    for times in per_chat.values():
+        assert max_in_window(times, 1.0) <= 1
