@@ -1,0 +1,164 @@
+"""Full-text search over articles, one API over SQLite FTS5 and PostgreSQL tsvector.
+
+Ranking is bounded so the common case stays fast: the engine returns matches newest first
+(FTS5 walks its doclist by rowid, PostgreSQL the primary key), the newest RANK_WINDOW of
+them are ranked in Python (phrase holders first, then title and body hits, with a recency
+boost; storage.ranking), and pages past the window continue newest first. The total is
+counted up to COUNT_CAP matches; past that `total_capped` is set and the bot says "1000+".
+A common word over a million articles therefore costs a short doclist walk, never a full
+bm25 over every match (about 0.5 s there).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, text
+from sqlmodel import Session, select
+
+from storage.models import Article
+from storage.query import MAX_QUERY_CHARS, Query, QueryError, parse_query, to_fts5, to_tsquery
+from storage.ranking import SCORED_BODY_CHARS, Candidate, Ranker, snippet_phrase
+from storage.snippets import MARK_CLOSE, MARK_OPEN, make_snippet
+from storage.types import utcnow
+
+__all__ = [
+    "COUNT_CAP",
+    "MARK_CLOSE",
+    "MARK_OPEN",
+    "MAX_QUERY_CHARS",
+    "RANK_WINDOW",
+    "SearchHit",
+    "SearchPage",
+    "search",
+]
+
+RANK_WINDOW = 100
+COUNT_CAP = 1000
+MAX_PER_PAGE = 50
+
+_SQL = {
+    "sqlite": {
+        "ids": "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q"
+        " ORDER BY rowid DESC LIMIT :lim OFFSET :off",
+        "count": "SELECT count(*) FROM (SELECT rowid FROM articles_fts"
+        " WHERE articles_fts MATCH :q LIMIT :cap)",
+    },
+    "postgresql": {
+        "ids": "SELECT id FROM articles WHERE search_tsv @@ to_tsquery('simple', :q)"
+        " ORDER BY id DESC LIMIT :lim OFFSET :off",
+        "count": "SELECT count(*) FROM (SELECT 1 FROM articles"
+        " WHERE search_tsv @@ to_tsquery('simple', :q) LIMIT :cap) AS m",
+    },
+}
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One result. `snippet` is plain text in the original spelling; matched words are
+    wrapped in « and » (MARK_OPEN/MARK_CLOSE): escape it, then turn the markers into tags."""
+
+    article_id: int
+    title: str
+    url: str
+    published_at: datetime | None
+    local_date: date | None
+    source: str
+    snippet: str
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of results. `error`: "empty", "too_long" or "no_terms" (nothing to look for).
+    `total_capped`: there are more than `total` (= COUNT_CAP) matches."""
+
+    hits: list[SearchHit]
+    total: int
+    page: int
+    per_page: int
+    error: str | None = None
+    total_capped: bool = False
+
+    @property
+    def pages(self) -> int:
+        """Number of pages (at least 1)."""
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+def search(
+    session: Session, *, query: str, page: int = 1, per_page: int = 10, now: datetime | None = None
+) -> SearchPage:
+    """Search articles; never raises on what the user typed."""
+    page = max(1, page)
+    per_page = min(max(1, per_page), MAX_PER_PAGE)
+    parsed = parse_query(query)
+    if isinstance(parsed, QueryError):
+        return SearchPage(hits=[], total=0, page=page, per_page=per_page, error=parsed.code)
+    dialect = session.get_bind().dialect.name
+    sql = _SQL[dialect]
+    compiled = to_fts5(parsed) if dialect == "sqlite" else to_tsquery(parsed)
+    total = int(
+        session.execute(text(sql["count"]), {"q": compiled, "cap": COUNT_CAP + 1}).scalar_one()
+    )
+    capped = total > COUNT_CAP
+    total = min(total, COUNT_CAP)
+    empty = SearchPage(hits=[], total=total, page=page, per_page=per_page, total_capped=capped)
+    offset = (page - 1) * per_page
+    if total == 0 or (offset >= total and not capped):
+        return empty
+    if offset < RANK_WINDOW:
+        window = _ids(session, sql["ids"], compiled, RANK_WINDOW, 0)
+        ranked = Ranker(parsed, now or utcnow()).rank(_candidates(session, window))
+        ids = ranked[offset : offset + per_page]
+        if len(ids) < per_page and len(window) == RANK_WINDOW:  # page straddles the window
+            ids += _ids(session, sql["ids"], compiled, per_page - len(ids), RANK_WINDOW)
+    else:
+        ids = _ids(session, sql["ids"], compiled, per_page, offset)
+    hits = _hits(session, ids, parsed)
+    return SearchPage(hits=hits, total=total, page=page, per_page=per_page, total_capped=capped)
+
+
+def _ids(session: Session, sql: str, compiled: str, limit: int, offset: int) -> list[int]:
+    params: dict[str, Any] = {"q": compiled, "lim": limit, "off": offset}
+    return [int(r[0]) for r in session.execute(text(sql), params)]
+
+
+def _candidates(session: Session, ids: list[int]) -> list[Candidate]:
+    if not ids:
+        return []
+    stmt = select(
+        Article.id,
+        Article.title_folded,
+        func.substr(Article.body_folded, 1, SCORED_BODY_CHARS),
+        Article.published_at,
+    ).where(Article.id.in_(ids))  # type: ignore[union-attr]
+    return [Candidate(int(i), t, b or "", p) for i, t, b, p in session.execute(stmt)]
+
+
+def _hits(session: Session, ids: list[int], query: Query) -> list[SearchHit]:
+    if not ids:
+        return []
+    rows = session.exec(select(Article).where(Article.id.in_(ids))).all()  # type: ignore[union-attr]
+    by_id = {a.id: a for a in rows}
+    phrase = snippet_phrase(query)
+    hits = []
+    for i in ids:
+        a = by_id.get(i)
+        if a is None:  # deleted between the two reads
+            continue
+        source_text = a.body or a.summary or a.title
+        hits.append(
+            SearchHit(
+                article_id=i,
+                title=a.title,
+                url=a.url,
+                published_at=a.published_at,
+                local_date=a.local_date,
+                source=a.source,
+                snippet=make_snippet(source_text, query.highlight, phrase),
+            )
+        )
+    return hits

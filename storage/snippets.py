@@ -1,0 +1,84 @@
+"""Search snippets in the original spelling, matched words wrapped in « and ».
+
+Matching happens on folded text; the snippet must show the words as the portal wrote them
+("Quy chế dân chủ", not "quy che dan chu"). Folding one NFC character gives zero or more
+characters, so folding character by character keeps a map from each folded position back to
+its original character.
+
+Marker contract (for the chat formatters): the snippet is plain text; each matched word is
+wrapped in MARK_OPEN / MARK_CLOSE. The original text's own « and » are replaced by plain
+double quotes first, so every marker in the output is ours and they always pair up. A
+formatter escapes the snippet, then turns the markers into <b> and </b>.
+"""
+
+from __future__ import annotations
+
+from storage.query import TOKEN
+from storage.text import fold, normalize
+
+MARK_OPEN = "«"
+MARK_CLOSE = "»"
+ELLIPSIS = "…"
+WORDS_BEFORE = 10
+WORDS_TOTAL = 30
+
+
+def folded_with_map(text: str) -> tuple[str, list[int]]:
+    """Fold `text` (already NFC) and map each folded character to its source index."""
+    out: list[str] = []
+    index: list[int] = []
+    for i, ch in enumerate(text):
+        if ch.isascii():  # fast path: ASCII folds to its lower case, one for one
+            out.append(ch.lower())
+            index.append(i)
+            continue
+        piece = fold(ch)
+        out.append(piece)
+        index.extend([i] * len(piece))
+    return "".join(out), index
+
+
+def make_snippet(
+    text: str,
+    highlight: frozenset[str],
+    phrase: tuple[str, ...] = (),
+    *,
+    total: int = WORDS_TOTAL,
+) -> str:
+    """About `total` words of `text` around the first match, matches marked with « »."""
+    original = normalize(text).replace(MARK_OPEN, '"').replace(MARK_CLOSE, '"')
+    folded, index = folded_with_map(original)
+    spans = [(m.start(), m.end(), m.group()) for m in TOKEN.finditer(folded)]
+    if not spans:
+        return ""
+    hits = [i for i, (_, _, tok) in enumerate(spans) if tok in highlight]
+    first = _phrase_start(spans, phrase) if phrase else None
+    if first is None:
+        first = hits[0] if hits else 0
+    lo = max(0, first - WORDS_BEFORE)
+    hi = min(len(spans), lo + total)
+    lo = max(0, hi - total)
+    marked = set(hits)
+    parts: list[str] = []
+    cursor = index[spans[lo][0]]
+    for k in range(lo, hi):
+        a, b, _ = spans[k]
+        oa, ob = index[a], index[b - 1] + 1
+        if k in marked:
+            parts.append(original[cursor:oa] + MARK_OPEN + original[oa:ob] + MARK_CLOSE)
+            cursor = ob
+    end_char = index[spans[hi - 1][1] - 1] + 1
+    parts.append(original[cursor:end_char])
+    prefix = ELLIPSIS if lo > 0 else ""
+    suffix = ELLIPSIS if hi < len(spans) else ""
+    # Neighbouring matches read better as one marked run: «Quy chế» rather than «Quy» «chế».
+    body = "".join(parts).replace(f"{MARK_CLOSE} {MARK_OPEN}", " ")
+    return prefix + body + suffix
+
+
+def _phrase_start(spans: list[tuple[int, int, str]], phrase: tuple[str, ...]) -> int | None:
+    n = len(phrase)
+    for i in range(len(spans) - n + 1):
+        if all(spans[i + j][2] == phrase[j] for j in range(n)):
+            return i
+    return None
