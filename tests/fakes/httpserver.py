@@ -159,9 +159,9 @@ def _fault(kind: FaultKind, location: str | None, status: int) -> _Responder:
             await _send(w, req, Response(status, b"", headers={"Location": target}), close=False)
             return True
         if kind == "trickle":
-            await _write_head(w, 200, html | {"Content-Length": "100000000"}, close=True)
-            while not reader.at_eof() and not w.is_closing():
-                w.write(b"x")
+            await _write_head(w, 200, html | {"Transfer-Encoding": "chunked"}, close=True)
+            while not reader.at_eof() and not w.is_closing():  # no end: one byte at a time
+                w.write(b"1\r\nx\r\n")
                 await w.drain()
                 await asyncio.sleep(TRICKLE_INTERVAL)
         elif kind == "timeout":
@@ -369,6 +369,8 @@ class FakeHTTPServer:
             ValueError,
         ):
             pass  # a client that hangs up or sends garbage only ends its own connection
+        except asyncio.CancelledError:
+            pass  # stop() cancels hung handlers; ending quietly avoids 3.11's streams warning
         finally:
             self._connections.discard(task)
             w.close()
