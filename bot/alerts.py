@@ -10,6 +10,9 @@ from zoneinfo import ZoneInfo
 from bot.replies import Button, Inline, Link, Reply, Text
 
 SNIPPET_CHARS = 280
+# Titles are capped so an alert is always one message and a digest line stays a line.
+TITLE_CHARS = 500
+DIGEST_TITLE_CHARS = 300
 TELEGRAM_TEXT_LIMIT = 4096
 # Room left under the limit for the digest header and counting slack.
 DIGEST_PART_LIMIT = 3900
@@ -76,6 +79,10 @@ def first_sentences(text: str, limit: int = SNIPPET_CHARS) -> str:
     return f"{cut}…"
 
 
+def _cap(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def _link(title: str, url: str) -> Inline:
     """A link when the URL is http(s) (Telegram accepts no other), else plain bold text."""
     if url.startswith(("http://", "https://")):
@@ -102,7 +109,7 @@ def alert_reply(
     words = _words(language)
     lines: list[list[Inline]] = [
         [Text("🔔 " + words["topic"]), Text(topic or words["every"], bold=True)],
-        [_link(article.title, article.url)],
+        [_link(_cap(article.title, TITLE_CHARS), article.url)],
     ]
     day = day_label(article, tz)
     if day:
@@ -122,7 +129,7 @@ def visible_length(line: list[Inline]) -> int:
 
 
 def _digest_line(article: AlertArticle, topic: str, tz: ZoneInfo) -> list[Inline]:
-    line: list[Inline] = [Text("• "), _link(article.title, article.url)]
+    line: list[Inline] = [Text("• "), _link(_cap(article.title, DIGEST_TITLE_CHARS), article.url)]
     day = day_label(article, tz)
     suffix = f" ({day})" if day else ""
     if topic:

@@ -1,0 +1,146 @@
+"""What claimed delivery rows become: Telegram messages to send, rows to cancel or defer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from bot.alerts import alert_reply
+from bot.replies import Reply
+from bot.telegram.format import to_messages
+from jobs.digest import alert_article, digest_for_chat
+from jobs.quiet import parse_hhmm, quiet_release
+from storage.deliveries import Claimed
+from storage.models import Article, Broadcast, Chat, Subscription
+from storage.text import fold_words
+
+GROUP_KINDS = ("group", "supergroup")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One sendMessage: the chat, the HTML text and keyboard, the rows it delivers."""
+
+    chat_id: int
+    external_id: str
+    group: bool
+    ids: list[int]
+    text: str
+    reply_markup: dict[str, Any] | None
+
+
+@dataclass
+class Plan:
+    """The outcome of composing a batch of claimed rows."""
+
+    jobs: list[list[Job]] = field(default_factory=list)  # per chat, in sending order
+    cancel: list[tuple[int, str]] = field(default_factory=list)  # (row id, reason)
+    defer: list[tuple[int, datetime]] = field(default_factory=list)  # (row id, not_before)
+
+
+def render(reply: Reply) -> tuple[str, dict[str, Any] | None]:
+    """A reply that fits one message, as HTML text and an inline keyboard dict."""
+    messages = to_messages(reply)
+    if len(messages) != 1:
+        raise ValueError(f"expected one message, got {len(messages)}")
+    markup = messages[0].reply_markup
+    return messages[0].text, markup.to_dict() if markup is not None else None
+
+
+def _job(chat: Chat, ids: list[int], reply: Reply) -> Job:
+    text, markup = render(reply)
+    return Job(
+        chat_id=chat.id or 0,
+        external_id=chat.external_id,
+        group=chat.kind in GROUP_KINDS,
+        ids=ids,
+        text=text,
+        reply_markup=markup,
+    )
+
+
+def _subscription(session: Session, chat_id: int, topic: str) -> Subscription | None:
+    stmt = select(Subscription).where(
+        Subscription.chat_id == chat_id, Subscription.topic_folded == fold_words(topic)
+    )
+    return session.exec(stmt).first()
+
+
+def compose(session: Session, *, rows: list[Claimed], now: datetime, tz: ZoneInfo) -> Plan:
+    """Turn claimed rows into jobs; rows that lost their reason to exist are cancelled.
+
+    An alert whose chat is now in quiet hours is deferred to the end of the quiet period.
+    """
+    plan = Plan()
+    chat_ids = sorted({r.chat_id for r in rows})
+    chats = {c.id: c for c in session.exec(select(Chat).where(col(Chat.id).in_(chat_ids)))}
+    digests: dict[int, list[Claimed]] = {}
+    for row in rows:
+        chat = chats.get(row.chat_id)
+        if chat is None or not chat.active:
+            plan.cancel.append((row.id, "chat inactive"))
+        elif row.kind == "digest":
+            digests.setdefault(row.chat_id, []).append(row)
+        elif row.kind == "broadcast":
+            _broadcast(session, plan, chat, row)
+        else:
+            _alert(session, plan, chat, row, now, tz)
+    for chat_id, held in digests.items():
+        chat = chats[chat_id]
+        parts, missing = digest_for_chat(session, chat=chat, rows=held, now=now, tz=tz)
+        plan.cancel.extend((row_id, "article deleted") for row_id in missing)
+        if parts:
+            plan.jobs.append([_job(chat, part.ids, part.reply) for part in parts])
+    return plan
+
+
+def _alert(
+    session: Session, plan: Plan, chat: Chat, row: Claimed, now: datetime, tz: ZoneInfo
+) -> None:
+    release = quiet_release(now, parse_hhmm(chat.quiet_start), parse_hhmm(chat.quiet_end), tz)
+    if release is not None:
+        plan.defer.append((row.id, release))
+        return
+    article = session.get(Article, row.article_id) if row.article_id else None
+    if article is None:
+        plan.cancel.append((row.id, "article deleted"))
+        return
+    sub = _subscription(session, chat.id or 0, row.topic or "")
+    if sub is None:
+        plan.cancel.append((row.id, "unsubscribed"))
+        return
+    reply = alert_reply(
+        alert_article(article),
+        topic=sub.topic,
+        subscription_id=sub.id,
+        tz=tz,
+        language=chat.language,
+    )
+    plan.jobs.append([_job(chat, [row.id], reply)])
+
+
+def _broadcast(session: Session, plan: Plan, chat: Chat, row: Claimed) -> None:
+    broadcast = session.get(Broadcast, row.broadcast_id) if row.broadcast_id else None
+    if broadcast is None:
+        plan.cancel.append((row.id, "broadcast deleted"))
+        return
+    messages = to_messages(Reply.plain(*broadcast.text.splitlines()))
+    jobs = [
+        Job(
+            chat_id=chat.id or 0,
+            external_id=chat.external_id,
+            group=chat.kind in GROUP_KINDS,
+            ids=[row.id] if i == len(messages) - 1 else [],
+            text=m.text,
+            reply_markup=None,
+        )
+        for i, m in enumerate(messages)
+    ]
+    if jobs:
+        plan.jobs.append(jobs)
+    else:
+        plan.cancel.append((row.id, "empty broadcast"))

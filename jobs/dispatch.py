@@ -1,0 +1,327 @@
+"""The dispatcher: claims due deliveries, sends them within Telegram's limits, records outcomes.
+
+Run in-process with `run_dispatcher(settings, engine, stop)` or as a process with
+`python -m jobs.dispatch` (SIGTERM/SIGINT stop it gracefully; SIGKILL loses nothing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+
+from bot.telegram.client import (
+    Ambiguous,
+    Outcome,
+    Permanent,
+    Rejected,
+    RetryAfter,
+    Sent,
+    TelegramClient,
+    Transient,
+)
+from jobs import dispatch_io as io
+from jobs.compose import Job
+from jobs.ratelimit import RateLimiter
+from storage.types import utcnow
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WINDOW = 16  # rows in flight at once: the most a crash can duplicate
+DEFAULT_LEASE_SECONDS = 120.0  # longer than any send can take (see client time-outs)
+DEFAULT_MAX_ATTEMPTS = 6
+BACKOFF_BASE_SECONDS = 5.0
+BACKOFF_CAP_SECONDS = 900.0
+IDLE_POLL_SECONDS = 1.0
+HOUSEKEEPING_SECONDS = 60.0
+MAX_HOLD_SECONDS = 3.0  # a row waiting longer for the limiter goes back to the queue
+FLOOD_CHATS = 3  # 429s for this many chats within FLOOD_WINDOW means a global flood
+FLOOD_WINDOW = 1.0
+STOP_GRACE_SECONDS = 30.0
+
+
+def backoff(attempts: int, base: float = BACKOFF_BASE_SECONDS) -> float:
+    """Seconds before retry number `attempts` (1, 2, ...): doubling, capped."""
+    return float(min(BACKOFF_CAP_SECONDS, base * 2 ** max(0, attempts - 1)))
+
+
+def default_owner() -> str:
+    """A lease owner name unique to this process."""
+    return f"{socket.gethostname()[:30]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class Dispatcher:
+    """Sends queued deliveries through the limiter and the client, `window` rows at a time."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        client: TelegramClient,
+        tz: ZoneInfo,
+        global_rate: float,
+        owner: str | None = None,
+        window: int = DEFAULT_WINDOW,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        backoff_base: float = BACKOFF_BASE_SECONDS,
+        retention_days: int = 30,
+        idle_poll: float = IDLE_POLL_SECONDS,
+        clock: Callable[[], datetime] = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self.engine, self.client, self.tz = engine, client, tz
+        self.owner = owner or default_owner()
+        self.window, self.lease_seconds = window, lease_seconds
+        self.max_attempts, self.backoff_base = max_attempts, backoff_base
+        self.retention_days, self.idle_poll = retention_days, idle_poll
+        self.clock, self.monotonic = clock, monotonic
+        self.limiter = limiter or RateLimiter(global_rate=global_rate)
+        self.stopping = asyncio.Event()
+        self._recent_429: deque[tuple[float, str]] = deque()
+        self._in_flight: dict[asyncio.Task[None], int] = {}
+        self.sent = 0
+
+    def stop(self) -> None:
+        """Ask the loop to finish in-flight sends and return."""
+        self.stopping.set()
+
+    async def run(self) -> None:
+        """Claim and send until stopped; rows a previous run of this owner held are requeued."""
+        await asyncio.to_thread(io.recover, self.engine, owner=self.owner, now=self.clock())
+        stop_wait = asyncio.ensure_future(self.stopping.wait())
+        next_housekeeping = 0.0
+        try:
+            while not self.stopping.is_set():
+                if self.monotonic() >= next_housekeeping:
+                    await asyncio.to_thread(
+                        io.housekeeping, self.engine, now=self.clock(), days=self.retention_days
+                    )
+                    next_housekeeping = self.monotonic() + HOUSEKEEPING_SECONDS
+                await self.fill()
+                # Wake when a send finishes (a slot frees), on stop, or to look for due rows.
+                await asyncio.wait(
+                    [*self._in_flight, stop_wait],
+                    timeout=self.idle_poll,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+        finally:
+            stop_wait.cancel()
+            await self.drain()
+
+    async def fill(self) -> int:
+        """Claim rows up to the in-flight window and start their sends; how many started."""
+        self._in_flight = {t: n for t, n in self._in_flight.items() if not t.done()}
+        free = self.window - sum(self._in_flight.values())
+        if free <= 0 or self.stopping.is_set():
+            return 0
+        plan = await asyncio.to_thread(
+            io.claim_and_compose,
+            self.engine,
+            owner=self.owner,
+            now=self.clock(),
+            limit=free,
+            lease_seconds=self.lease_seconds,
+            tz=self.tz,
+        )
+        for chain in plan.jobs:
+            rows = sum(len(job.ids) for job in chain)
+            self._in_flight[asyncio.create_task(self._send_chain(chain))] = max(rows, 1)
+        return len(plan.jobs)
+
+    async def drain(self) -> None:
+        """Wait for in-flight sends to finish (bounded), so no reply goes unrecorded."""
+        tasks = [t for t in self._in_flight if not t.done()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
+
+    async def run_until_idle(self, *, limit_seconds: float = 60.0) -> None:
+        """Send until nothing is due and nothing is in flight (tests and one-shot runs)."""
+        deadline = self.monotonic() + limit_seconds
+        await asyncio.to_thread(io.recover, self.engine, owner=self.owner, now=self.clock())
+        while self.monotonic() < deadline:
+            started = await self.fill()
+            if not started and not self._in_flight:
+                return
+            if self._in_flight:
+                await asyncio.wait(list(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
+                self._in_flight = {t: n for t, n in self._in_flight.items() if not t.done()}
+        raise TimeoutError("deliveries still due after the timeout")
+
+    async def _send_chain(self, chain: list[Job]) -> None:
+        for index, job in enumerate(chain):
+            rest = [i for later in chain[index:] for i in later.ids]
+            if not await self._wait_turn(job, rest):
+                return
+            outcome = await self.client.send_message(
+                job.external_id, job.text, reply_markup=job.reply_markup
+            )
+            if isinstance(outcome, Sent) and not job.ids:
+                continue  # a leading part of a multi-message broadcast
+            await self._apply(job, rest if not isinstance(outcome, Sent) else job.ids, outcome)
+            if not isinstance(outcome, Sent):
+                return
+
+    async def _wait_turn(self, job: Job, ids: list[int]) -> bool:
+        """Wait for the limiter; False if the rows went back to the queue instead."""
+        key = job.external_id
+        while True:
+            delay = self.limiter.try_acquire(key, group=job.group, now=self.monotonic())
+            if delay <= 0:
+                return True
+            if delay > MAX_HOLD_SECONDS or self.stopping.is_set():
+                not_before = self.clock() + timedelta(seconds=delay)
+                await asyncio.to_thread(
+                    io.release, self.engine, ids=ids, owner=self.owner, not_before=not_before
+                )
+                return False
+            await asyncio.sleep(delay)
+
+    async def _apply(self, job: Job, ids: list[int], outcome: Outcome) -> None:
+        now, owner, engine = self.clock(), self.owner, self.engine
+        if isinstance(outcome, Sent):
+            self.sent += len(ids)
+            await asyncio.to_thread(
+                io.sent, engine, ids=ids, owner=owner, message_id=outcome.message_id, now=now
+            )
+        elif isinstance(outcome, RetryAfter):
+            self._on_429(job.external_id, outcome)
+            not_before = now + timedelta(seconds=outcome.seconds)
+            error = f"429: {outcome.reason}"
+            await asyncio.to_thread(
+                io.release, engine, ids=ids, owner=owner, not_before=not_before, error=error
+            )
+        elif isinstance(outcome, Transient):
+            await asyncio.to_thread(
+                io.transient,
+                engine,
+                ids=ids,
+                owner=owner,
+                now=now,
+                error=outcome.reason,
+                max_attempts=self.max_attempts,
+                backoff=lambda n: backoff(n, self.backoff_base),
+            )
+        elif isinstance(outcome, Ambiguous):
+            await asyncio.to_thread(
+                io.ambiguous, engine, ids=ids, owner=owner, error=outcome.reason
+            )
+        elif isinstance(outcome, Permanent):
+            await asyncio.to_thread(
+                io.chat_gone,
+                engine,
+                ids=ids,
+                owner=owner,
+                chat_id=job.chat_id,
+                reason=outcome.reason,
+            )
+        elif isinstance(outcome, Rejected):
+            await asyncio.to_thread(io.failed, engine, ids=ids, owner=owner, error=outcome.reason)
+
+    def _on_429(self, chat: str, outcome: RetryAfter) -> None:
+        now = self.monotonic()
+        until = now + outcome.seconds
+        self.limiter.pause_chat(chat, until)
+        self._recent_429.append((now, chat))
+        while self._recent_429 and self._recent_429[0][0] < now - FLOOD_WINDOW:
+            self._recent_429.popleft()
+        flood = len({c for _t, c in self._recent_429}) >= FLOOD_CHATS
+        if outcome.scope == "global" or flood:
+            log.warning("global flood control: pausing all sends for %.1f s", outcome.seconds)
+            self.limiter.pause_all(until)
+
+
+def make_dispatcher(settings: Settings, engine: Engine, **kw: Any) -> Dispatcher:
+    """A Dispatcher wired from settings (the Bot API URL, token, rate and retention)."""
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    client = TelegramClient(
+        api_url=str(settings.telegram_api_url),
+        token=settings.telegram_bot_token.get_secret_value(),
+    )
+    kw.setdefault("retention_days", settings.delivery_retention_days)
+    return Dispatcher(
+        engine=engine,
+        client=client,
+        tz=settings.tz,
+        global_rate=settings.telegram_global_rate,
+        **kw,
+    )
+
+
+async def run_dispatcher(settings: Settings, engine: Engine, stop: asyncio.Event) -> None:
+    """Run the dispatcher until `stop` is set (the composition root's entry point)."""
+    dispatcher = make_dispatcher(settings, engine)
+    watcher = asyncio.create_task(_relay(stop, dispatcher))
+    try:
+        await dispatcher.run()
+    finally:
+        watcher.cancel()
+        await dispatcher.client.aclose()
+
+
+async def _relay(stop: asyncio.Event, dispatcher: Dispatcher) -> None:
+    await stop.wait()
+    dispatcher.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m jobs.dispatch`: run a dispatcher process until SIGTERM/SIGINT."""
+    import argparse
+    import signal
+
+    from bot.logs import setup_logging
+    from bot.settings import Settings
+    from storage.db import make_engine, upgrade
+
+    parser = argparse.ArgumentParser(prog="python -m jobs.dispatch")
+    parser.add_argument("--owner", help="lease owner name (same name: resume its rows)")
+    parser.add_argument("--window", type=int, default=DEFAULT_WINDOW)
+    parser.add_argument("--lease-seconds", type=float, default=DEFAULT_LEASE_SECONDS)
+    parser.add_argument("--idle-poll", type=float, default=IDLE_POLL_SECONDS)
+    args = parser.parse_args(argv)
+    settings = Settings()
+    token = settings.telegram_bot_token
+    setup_logging(settings.log_level, [token.get_secret_value()] if token else [])
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+
+    async def _run() -> None:
+        dispatcher = make_dispatcher(
+            settings,
+            engine,
+            owner=args.owner,
+            window=args.window,
+            lease_seconds=args.lease_seconds,
+            idle_poll=args.idle_poll,
+        )
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, dispatcher.stop)
+        log.info("dispatcher %s started", dispatcher.owner)
+        try:
+            await dispatcher.run()
+        finally:
+            await dispatcher.client.aclose()
+
+    asyncio.run(_run())
+    engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

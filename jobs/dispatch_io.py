@@ -1,0 +1,139 @@
+"""The dispatcher's database steps, each one short transaction (called through to_thread)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from jobs.compose import Plan, compose
+from storage import deliveries as q
+from storage.chats import deactivate_chat
+from storage.db import session_scope
+
+log = logging.getLogger(__name__)
+DIGEST_ROWS_PER_CHAT = 500
+
+
+def recover(engine: Engine, *, owner: str, now: datetime) -> int:
+    """Requeue rows this owner held before a restart, and any row whose lease expired."""
+    with session_scope(engine) as session:
+        count = q.requeue_owner(session, owner=owner) + q.requeue_expired(session, now=now)
+    if count:
+        log.warning("requeued %d deliveries left in flight by a stopped worker", count)
+    return count
+
+
+def housekeeping(engine: Engine, *, now: datetime, days: int) -> None:
+    """Requeue expired leases and purge finished rows past retention."""
+    with session_scope(engine) as session:
+        q.requeue_expired(session, now=now)
+        q.purge_old(session, now=now, retention_days=days)
+
+
+def claim_and_compose(
+    engine: Engine, *, owner: str, now: datetime, limit: int, lease_seconds: float, tz: ZoneInfo
+) -> Plan:
+    """Claim due rows (a chat's whole due digest at once) and turn them into send jobs."""
+    with session_scope(engine) as session:
+        rows = q.claim_due(session, owner=owner, now=now, limit=limit, lease_seconds=lease_seconds)
+        for chat_id in sorted({r.chat_id for r in rows if r.kind == "digest"}):
+            rows += q.claim_due(
+                session,
+                owner=owner,
+                now=now,
+                limit=DIGEST_ROWS_PER_CHAT,
+                lease_seconds=lease_seconds,
+                chat_id=chat_id,
+                kind="digest",
+            )
+        if not rows:
+            return Plan()
+        try:
+            with session.begin_nested():
+                plan = compose(session, rows=rows, now=now, tz=tz)
+        except Exception:
+            log.exception("composing %d deliveries failed; trying them one by one", len(rows))
+            plan = Plan()
+            for row in rows:
+                try:
+                    with session.begin_nested():
+                        one = compose(session, rows=[row], now=now, tz=tz)
+                except Exception as exc:
+                    log.exception("delivery %d cannot be composed", row.id)
+                    plan.cancel.append((row.id, f"compose error: {type(exc).__name__}"))
+                    continue
+                plan.jobs += one.jobs
+                plan.cancel += one.cancel
+                plan.defer += one.defer
+        for row_id, reason in plan.cancel:
+            q.mark_cancelled(session, ids=[row_id], owner=owner, error=reason)
+        for row_id, not_before in plan.defer:
+            q.mark_retry(session, ids=[row_id], owner=owner, not_before=not_before, attempted=False)
+        return plan
+
+
+def release(
+    engine: Engine, *, ids: list[int], owner: str, not_before: datetime, error: str | None = None
+) -> None:
+    """Back to pending without counting an attempt (limiter wait, 429, stop)."""
+    with session_scope(engine) as session:
+        q.mark_retry(
+            session, ids=ids, owner=owner, not_before=not_before, error=error, attempted=False
+        )
+
+
+def sent(engine: Engine, *, ids: list[int], owner: str, message_id: str, now: datetime) -> None:
+    """Record Telegram's message_id."""
+    with session_scope(engine) as session:
+        q.mark_sent(session, ids=ids, owner=owner, message_id=message_id, now=now)
+
+
+def transient(
+    engine: Engine,
+    *,
+    ids: list[int],
+    owner: str,
+    now: datetime,
+    error: str,
+    max_attempts: int,
+    backoff: Callable[[int], float],
+) -> None:
+    """Retry later with back-off, or give up after `max_attempts` sends."""
+    with session_scope(engine) as session:
+        table = q.DELIVERIES
+        attempts = dict(
+            session.execute(select(table.c.id, table.c.attempts).where(table.c.id.in_(ids))).all()
+        )
+        for row_id in ids:
+            done = attempts.get(row_id, 0) + 1
+            if done >= max_attempts:
+                q.mark_failed(session, ids=[row_id], owner=owner, error=f"gave up: {error}")
+            else:
+                not_before = now + timedelta(seconds=backoff(done))
+                q.mark_retry(session, ids=[row_id], owner=owner, not_before=not_before, error=error)
+
+
+def ambiguous(engine: Engine, *, ids: list[int], owner: str, error: str) -> None:
+    """Record that the message may or may not have arrived."""
+    with session_scope(engine) as session:
+        q.mark_ambiguous(session, ids=ids, owner=owner, error=error)
+
+
+def failed(engine: Engine, *, ids: list[int], owner: str, error: str) -> None:
+    """Record a refusal that resending cannot fix."""
+    with session_scope(engine) as session:
+        q.mark_failed(session, ids=ids, owner=owner, error=error)
+
+
+def chat_gone(engine: Engine, *, ids: list[int], owner: str, chat_id: int, reason: str) -> None:
+    """The chat blocked the bot or no longer exists: inactive, its queue cancelled."""
+    with session_scope(engine) as session:
+        q.mark_failed(session, ids=ids, owner=owner, error=reason)
+        deactivate_chat(session, chat_id=chat_id, reason=reason)
+        cancelled = q.cancel_chat_pending(session, chat_id=chat_id, reason=reason)
+    log.info("chat %d inactive (%s); %d pending deliveries cancelled", chat_id, reason, cancelled)
