@@ -61,8 +61,10 @@ def parse_query(text: str) -> Query | QueryError:
     include: list[Term] = []
     exclude: list[Term] = []
     loose: list[str] = []
+    seen = 0
     for negated, quoted, chunk in _chunks(fold(text).translate(_QUOTES)):
         tokens = tuple(TOKEN.findall(chunk))
+        seen += len(tokens)
         if not tokens:
             continue
         target = exclude if negated else include
@@ -70,7 +72,7 @@ def parse_query(text: str) -> Query | QueryError:
             target.append(Term(tokens))
         if not negated and not quoted:
             loose.extend(tokens)
-    if sum(len(t.tokens) for t in include + exclude) > MAX_TOKENS:
+    if seen > MAX_TOKENS:
         return QueryError("too_long")
     if not include:
         return QueryError("no_terms")
