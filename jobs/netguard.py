@@ -131,7 +131,11 @@ async def resolve_allowed(host: str, port: int, *, allow_private: bool = False) 
         )
     except (socket.gaierror, UnicodeError) as exc:
         raise NetworkError(f"cannot resolve host {host}", reason="dns") from exc
-    addresses = _addresses(infos)
+    return check_addresses(host, _addresses(infos), allow_private=allow_private)
+
+
+def check_addresses(host: str, addresses: list[str], *, allow_private: bool = False) -> list[str]:
+    """The addresses, when every one is allowed; else AddressNotAllowed (NetworkError if none)."""
     if not addresses:
         raise NetworkError(f"host {host} has no address", reason="dns")
     for address in addresses:

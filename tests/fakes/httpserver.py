@@ -112,7 +112,10 @@ async def _write_head(
     writer: asyncio.StreamWriter, status: int, headers: dict[str, str], *, close: bool
 ) -> None:
     """Writes the status line and headers."""
-    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Unknown"
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Unknown"
     lines = [f"HTTP/1.1 {status} {phrase}"] + [f"{k}: {v}" for k, v in headers.items()]
     if close:
         lines.append("Connection: close")
@@ -126,7 +129,9 @@ async def _send(writer: asyncio.StreamWriter, req: Request, resp: Response, *, c
     headers = {"Content-Length": str(len(body))} if resp.status not in (204, 304) else {}
     if resp.content_type and body:
         headers["Content-Type"] = resp.content_type
-    await _write_head(writer, resp.status, headers | resp.headers, close=close)
+    overridden = {name.lower() for name in resp.headers}  # the handler's headers win
+    headers = {k: v for k, v in headers.items() if k.lower() not in overridden} | resp.headers
+    await _write_head(writer, resp.status, headers, close=close)
     if req.method != "HEAD" and body:
         writer.write(body)
         await writer.drain()
@@ -193,7 +198,7 @@ async def _read_request(reader: asyncio.StreamReader) -> Request | None:
     except asyncio.IncompleteReadError:
         return None
     request_line, *header_lines = head.decode("latin-1").rstrip("\r\n").split("\r\n")
-    method, target, _version = request_line.split(" ", 2)
+    method, target, _version = request_line.split(" ", 2)  # ValueError ends the connection
     headers: dict[str, str] = {}
     for line in header_lines:
         name, _, value = line.partition(":")
@@ -215,8 +220,8 @@ class FakeHTTPServer:
         self, host: str = "127.0.0.1", port: int = 0, *, ssl_context: ssl.SSLContext | None = None
     ) -> None:
         self.host, self.port, self._ssl = host, port, ssl_context
-        self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.received: list[Request] = []
+        self.errors: list[BaseException] = []  # exceptions raised by route_fn handlers
         self._responders: dict[str, _Responder] = {}
         self._seen = threading.Condition()
         self._ready = threading.Event()
@@ -258,8 +263,12 @@ class FakeHTTPServer:
         """Serves path with fn(request) -> Response (or an awaitable of one), per request."""
 
         async def respond(req: Request, _r: asyncio.StreamReader, w: asyncio.StreamWriter) -> bool:
-            result = fn(req)
-            resp = await result if inspect.isawaitable(result) else result
+            try:
+                result = fn(req)
+                resp = await result if inspect.isawaitable(result) else result
+            except Exception as exc:  # a broken handler is reported, not a dropped connection
+                self.errors.append(exc)
+                resp = Response(500, f"handler failed: {exc!r}", "text/plain; charset=utf-8")
             close = req.headers.get("connection", "").lower() == "close"
             await _send(w, req, resp, close=close)
             return not close
@@ -277,6 +286,11 @@ class FakeHTTPServer:
         self._responders.pop(path, None)
 
     # -- observation ---------------------------------------------------------------------
+    @property
+    def requests(self) -> list[tuple[str, str, dict[str, str]]]:
+        """(method, path with query, lower-case headers) of every request, in order."""
+        return [(r.method, r.target, r.headers) for r in list(self.received)]
+
     def count(self, path: str) -> int:
         """Requests seen for path (exact target when path has a query, else any query)."""
         exact = "?" in path
@@ -354,7 +368,6 @@ class FakeHTTPServer:
         try:
             while (req := await _read_request(reader)) is not None:
                 with self._seen:
-                    self.requests.append((req.method, req.target, req.headers))
                     self.received.append(req)
                     self._seen.notify_all()
                 responder = self._responders.get(req.target) or self._responders.get(req.path)
@@ -364,9 +377,9 @@ class FakeHTTPServer:
                     break
         except (
             ConnectionError,
+            ValueError,
             asyncio.LimitOverrunError,
             asyncio.IncompleteReadError,
-            ValueError,
         ):
             pass  # a client that hangs up or sends garbage only ends its own connection
         except asyncio.CancelledError:

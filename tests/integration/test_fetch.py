@@ -235,6 +235,15 @@ async def test_a_name_resolving_to_loopback_is_refused(
     assert server.requests == []
 
 
+async def test_a_name_is_sent_as_host_while_the_checked_address_is_used(
+    server: FakeHTTPServer, fetcher: Fetcher
+) -> None:
+    server.route("/", PAGE)
+    result = await fetch_private(fetcher, f"http://localhost:{server.port}/")
+    assert result.body == PAGE.encode()
+    assert server.requests[0][2]["host"] == f"localhost:{server.port}"
+
+
 async def test_too_many_redirects(server: FakeHTTPServer, fetcher: Fetcher) -> None:
     server.fault("/loop", "redirect", location="/loop")
     with pytest.raises(TooManyRedirects):
@@ -324,6 +333,18 @@ async def test_tls_uses_the_host_name_for_sni_and_verification(
             assert names[-1] == "localhost"
             with pytest.raises(NetworkError):  # the certificate names localhost, not the IP
                 await fetcher.fetch(f"https://127.0.0.1:{server.port}/")
+
+
+def test_fake_server_answers_500_when_a_handler_fails(server: FakeHTTPServer) -> None:
+    def broken(_req: Request) -> Response:
+        raise RuntimeError("bug in a test handler")
+
+    server.route_fn("/broken", broken)
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(b"GET /broken HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = sock.makefile("rb").read()
+    assert answer.startswith(b"HTTP/1.1 500")
+    assert [str(e) for e in server.errors] == ["bug in a test handler"]
 
 
 def test_fake_server_serves_sync_clients(server: FakeHTTPServer) -> None:

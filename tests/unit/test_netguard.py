@@ -5,9 +5,12 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from jobs.errors import AddressNotAllowed
+from jobs.errors import AddressNotAllowed, NetworkError
 from jobs.netguard import (
+    check_addresses,
     classify_address,
     is_allowed_address,
     is_public_address,
@@ -104,6 +107,34 @@ def test_address_objects_are_accepted() -> None:
 def test_a_host_name_is_not_an_address() -> None:
     with pytest.raises(ValueError):
         is_public_address("example.com")
+
+
+@given(st.integers(min_value=0, max_value=2**32 - 1))
+def test_ipv4_mapped_form_is_judged_like_the_ipv4_address(value: int) -> None:
+    v4 = ipaddress.IPv4Address(value)
+    assert classify_address(ipaddress.IPv6Address(f"::ffff:{v4}")) == classify_address(v4)
+
+
+def test_one_refused_address_among_many_refuses_the_host() -> None:
+    with pytest.raises(AddressNotAllowed) as caught:
+        check_addresses("rebind.example", ["8.8.8.8", "10.0.0.5"])
+    assert "10.0.0.5" in caught.value.message
+    assert check_addresses("intranet", ["8.8.8.8", "10.0.0.5"], allow_private=True)
+    with pytest.raises(AddressNotAllowed):
+        check_addresses("intranet", ["10.0.0.5", "169.254.169.254"], allow_private=True)
+
+
+def test_all_allowed_addresses_are_returned_in_order() -> None:
+    assert check_addresses("dual", ["8.8.8.8", "2001:4860:4860::8888"]) == [
+        "8.8.8.8",
+        "2001:4860:4860::8888",
+    ]
+
+
+def test_a_host_without_addresses_is_a_network_error() -> None:
+    with pytest.raises(NetworkError) as caught:
+        check_addresses("nothing", [])
+    assert caught.value.reason == "dns"
 
 
 async def test_resolving_localhost_is_refused_without_allow_private() -> None:
