@@ -69,8 +69,10 @@ def claim_due(
 ) -> list[Claimed]:
     """Take up to `limit` due pending rows of active chats: state `sending` under a lease.
 
-    One UPDATE ... WHERE id IN (sub-select) RETURNING statement: atomic on SQLite, and on
-    PostgreSQL the sub-select skips rows another replica has locked (FOR UPDATE SKIP LOCKED).
+    PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED, then UPDATE those ids, in one transaction
+    (rows another replica holds are skipped; one statement with a locking sub-select would
+    re-run the sub-select per row). SQLite: one UPDATE ... WHERE id IN (sub-select), which is
+    atomic because SQLite has a single writer.
     """
     d, c = DELIVERIES.c, CHATS.c
     due = (
@@ -85,14 +87,20 @@ def claim_due(
         due = due.where(d.chat_id == chat_id)
     if kind is not None:
         due = due.where(d.kind == kind)
+    picked: Any
     if _is_pg(session):
-        due = due.with_for_update(of=DELIVERIES, skip_locked=True)
+        picked = list(
+            session.execute(due.with_for_update(of=DELIVERIES, skip_locked=True)).scalars()
+        )
+        if not picked:
+            return []
+    else:
+        picked = due.scalar_subquery()
+    lease_until = now + timedelta(seconds=lease_seconds)
     stmt = (
         update(DELIVERIES)
-        .where(d.id.in_(due.scalar_subquery()), d.state == "pending")
-        .values(
-            state="sending", lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds)
-        )
+        .where(d.id.in_(picked), d.state == "pending")
+        .values(state="sending", lease_owner=owner, lease_until=lease_until)
         .returning(d.id, d.chat_id, d.kind, d.article_id, d.broadcast_id, d.topic, d.attempts)
     )
     rows = session.execute(stmt).all()

@@ -101,6 +101,12 @@ def classify(status: int, payload: dict[str, Any]) -> Outcome:
     return Rejected(reason=description)
 
 
+def _chat_id(external_id: str) -> int | str:
+    """Numeric chat ids go as JSON integers; "@channel" names stay strings."""
+    digits = external_id[1:] if external_id.startswith("-") else external_id
+    return int(external_id) if digits.isdigit() else external_id
+
+
 def _reason(exc: BaseException) -> str:
     """An exception as a short reason that can never carry the token."""
     return redact(f"{type(exc).__name__}: {exc}")[:300]
@@ -146,7 +152,7 @@ class TelegramClient:
         disable_preview: bool = True,
     ) -> Outcome:
         """Send one text message and classify what happened."""
-        body: dict[str, Any] = {"chat_id": chat_id, "text": text}
+        body: dict[str, Any] = {"chat_id": _chat_id(chat_id), "text": text}
         if parse_mode:
             body["parse_mode"] = parse_mode
         if disable_preview:
