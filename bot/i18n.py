@@ -118,8 +118,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The start must come before the end. Example: /date {example}",
     },
     "date_too_long": {
-        "vi": "Nội dung quá dài. Ví dụ: /date {example}",
-        "en": "That is too long. Example: /date {example}",
+        "vi": "Khoảng ngày quá dài (tối đa {days} ngày). Ví dụ: /date {example}",
+        "en": "The range is too long (at most {days} days). Example: /date {example}",
     },
     "date_title": {
         "vi": "Tin {span}: {total} bài (trang {page}/{pages})",
@@ -226,6 +226,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "flood": {
         "vi": "Bạn gửi lệnh quá nhanh. Vui lòng chờ khoảng {seconds} giây rồi thử lại.",
         "en": "You are sending commands too fast. Please wait about {seconds} seconds.",
+    },
+    "admin_only": {
+        "vi": "Lệnh này chỉ dành cho quản trị viên.",
+        "en": "This command is for administrators only.",
     },
     "error": {
         "vi": "Xin lỗi, đã có lỗi khi xử lý yêu cầu. Vui lòng thử lại sau.",

@@ -1,0 +1,72 @@
+"""The console chat: the bot's commands in a terminal, one line in, plain text out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import TextIO
+
+from bot.commands import Request, Services, handle, press
+from bot.i18n import pick_language, t
+from bot.replies import Button, Link, Reply
+
+PLATFORM = "console"
+QUIT = {"/quit", "/exit", "quit", "exit"}
+_PRESS = re.compile(r":(\d{1,2})")
+
+
+def render(reply: Reply, lang: str = "vi") -> str:
+    """The reply as plain text; links as "title <url>", buttons numbered for ":n"."""
+    out = []
+    for line in reply.lines:
+        out.append("".join(f"{r.text} <{r.url}>" if isinstance(r, Link) else r.text for r in line))
+    flat = [b for row in reply.buttons for b in row if b.data]
+    if flat:
+        out.append("  ".join(f"[:{i}] {b.text}" for i, b in enumerate(flat, 1)))
+        out.append(t(lang, "console_buttons"))
+    return "\n".join(out).rstrip()
+
+
+def _buttons(reply: Reply | None) -> list[Button]:
+    return [b for row in (reply.buttons if reply else []) for b in row if b.data]
+
+
+def chat_loop(
+    services: Services,
+    lines: Iterable[str],
+    out: TextIO,
+    *,
+    chat_id: str = "local",
+    language_code: str | None = None,
+) -> int:
+    """Answer each input line until end of input or /quit; returns the exit code."""
+    lang = pick_language(None, language_code)
+    print(t(lang, "start"), file=out, flush=True)
+    buttons: list[Button] = []
+    for raw in lines:
+        text = raw.strip()
+        if not text:
+            continue
+        if text.lower() in QUIT:
+            break
+        req = Request(
+            platform=PLATFORM,
+            chat_id=chat_id,
+            text=text,
+            language_code=language_code,
+            is_admin=True,  # whoever runs the console runs the service
+        )
+        m = _PRESS.fullmatch(text)
+        reply: Reply | None
+        if m and 1 <= int(m[1]) <= len(buttons):
+            data = buttons[int(m[1]) - 1].data or ""
+            pressed = press(services, replace(req, text=data))
+            reply = pressed.reply if pressed else None
+        else:
+            reply = handle(services, req)
+        if reply is None or not reply.lines:
+            continue
+        buttons = _buttons(reply)
+        print(render(reply, lang), file=out, end="\n\n", flush=True)
+    return 0
