@@ -57,7 +57,8 @@ class Validators:
     def request_headers(self) -> dict[str, str]:
         """If-None-Match / If-Modified-Since headers for these validators."""
         headers = {"If-None-Match": self.etag, "If-Modified-Since": self.last_modified}
-        return {name: value for name, value in headers.items() if value}
+        # A non-ASCII value cannot be sent back as a header; that fetch is then unconditional.
+        return {name: value for name, value in headers.items() if value and value.isascii()}
 
     def updated(self, headers: httpx.Headers) -> Validators:
         """These validators with any new ETag / Last-Modified from response headers."""

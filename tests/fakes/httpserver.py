@@ -8,7 +8,13 @@ Sync and async tests can both use it, and the fetcher under test talks to it ove
         server.fault("/broken", "500")
         fetch(server.url("/feed.rss")); assert server.count("/feed.rss") == 1
 
-A fixture is two lines: `with FakeHTTPServer() as server: yield server`.
+Faults (`server.fault(path, kind)`): "500"; "trickle" (headers, then one byte every 0.5 s
+until the client leaves); "timeout" (never answers); "truncated" (Content-Length larger than
+the body, then close); "huge" (20 MB, chunked) and "huge_sized" (20 MB with Content-Length);
+"redirect_metadata" (302 to 169.254.169.254); "redirect" (to `location`); "reset" (TCP RST).
+
+A fixture is two lines: `with FakeHTTPServer() as server: yield server`. To wait for a request
+without sleeping: `server.wait_for(path)` (sync) or `await server.arrived(path)` (async).
 Handlers run on the server's thread: keep shared state simple (counters, lists, events).
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import shutil
 import socket
 import ssl
@@ -182,6 +183,30 @@ async def test_huge_body_is_refused_by_the_default_cap(
     server.fault("/huge", kind)  # type: ignore[arg-type]
     with pytest.raises(BodyTooLarge):
         await fetch_private(fetcher, server.url("/huge"))
+
+
+async def test_a_compression_bomb_is_refused_by_the_decoded_size(
+    server: FakeHTTPServer,
+) -> None:
+    bomb = gzip.compress(b"\0" * (SMALL_CAP * 50))
+    assert len(bomb) < SMALL_CAP  # small on the wire, large once decoded
+    server.route("/bomb", bomb, headers={"Content-Encoding": "gzip"})
+    async with Fetcher(deadline=10.0, max_bytes=SMALL_CAP) as fetcher:
+        with pytest.raises(BodyTooLarge):
+            await fetch_private(fetcher, server.url("/bomb"))
+
+
+async def test_gzip_bodies_are_decoded(server: FakeHTTPServer, fetcher: Fetcher) -> None:
+    server.route("/gz", gzip.compress(PAGE.encode()), headers={"Content-Encoding": "gzip"})
+    result = await fetch_private(fetcher, server.url("/gz"))
+    assert result.body == PAGE.encode()
+
+
+async def test_a_non_ascii_validator_is_not_sent(server: FakeHTTPServer, fetcher: Fetcher) -> None:
+    server.route("/feed", PAGE)
+    result = await fetch_private(fetcher, server.url("/feed"), validators=Validators(etag='"bản"'))
+    assert result.status == 200
+    assert "if-none-match" not in server.requests[-1][2]
 
 
 async def test_body_at_the_cap_is_accepted(server: FakeHTTPServer) -> None:
