@@ -12,8 +12,12 @@ Our exception hierarchy:
     - AddressNotAllowed   resolved address private, loopback, link-local    "blocked_address"
     - BadStatus           an answer other than 2xx or 304 (.status_code)    "http_<code>"
     - TooManyRedirects    more redirects than allowed                       "too_many_redirects"
-    - NetworkError        refused, reset, truncated body, protocol error    "network", ...
+    - NetworkError        refused or reset                                  "network"
+                          truncated body, malformed HTTP                    "protocol_error"
+                          undecodable (gzip) body                           "decoding"
+                          host name does not resolve                        "dns"
     - BadURL              not an http(s) URL, or no host                    "bad_url"
+                          a redirect to such a URL                          "bad_redirect"
   + ParseError
     - UnsafeDocument      entity bomb, DTD, external entities               "unsafe_document"
     - NotAFeed            neither RSS nor Atom                              "not_a_feed"
@@ -23,6 +27,7 @@ Our exception hierarchy:
 from __future__ import annotations
 
 __all__ = [
+    "REASONS",
     "AddressNotAllowed",
     "BadStatus",
     "BadURL",
@@ -37,6 +42,15 @@ __all__ = [
     "TooManyRedirects",
     "UnsafeDocument",
 ]
+
+# Every `.reason` code except BadStatus's "http_<code>", for translating them all.
+REASONS = frozenset(
+    {
+        "source_error", "fetch_error", "timeout", "too_large", "blocked_address",
+        "too_many_redirects", "network", "protocol_error", "decoding", "dns", "bad_url",
+        "bad_redirect", "parse_error", "unsafe_document", "not_a_feed", "layout_changed",
+    }
+)  # fmt: skip
 
 
 class SourceError(Exception):

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from jobs import errors
 from jobs.errors import (
+    REASONS,
     AddressNotAllowed,
     BadStatus,
     BadURL,
@@ -315,11 +317,23 @@ async def test_a_hung_host_does_not_delay_another_host(server: FakeHTTPServer) -
         await hung
 
 
-async def test_only_fetch_errors_escape(server: FakeHTTPServer, fetcher: Fetcher) -> None:
+async def test_only_fetch_errors_with_listed_reasons_escape(
+    server: FakeHTTPServer, fetcher: Fetcher
+) -> None:
+    server.fault("/file", "redirect", location="file:///etc/passwd")
     for kind in ("500", "truncated", "reset", "redirect_metadata"):
         server.fault(f"/{kind}", kind)
-        with pytest.raises(FetchError):
-            await fetch_private(fetcher, server.url(f"/{kind}"))
+    for path in ("/500", "/truncated", "/reset", "/redirect_metadata", "/file"):
+        with pytest.raises(FetchError) as caught:
+            await fetch_private(fetcher, server.url(path))
+        assert caught.value.reason in REASONS or caught.value.reason == "http_500"
+
+
+def test_every_error_class_has_a_listed_reason() -> None:
+    classes = [value for value in vars(errors).values() if isinstance(value, type)]
+    sources = [c for c in classes if issubclass(c, errors.SourceError) and c is not BadStatus]
+    assert len(sources) == 12  # the tree in jobs/errors.py, BadStatus aside
+    assert {c.reason for c in sources} <= REASONS
 
 
 # -- TLS: the guard connects to the checked address, TLS still verifies the host name --------
