@@ -204,7 +204,9 @@ class FakeTelegram:
 
         def done() -> bool:
             sent = self.state.sent
-            return len([m for m in sent if chat_id is None or m.chat_id == chat_id]) >= n
+            if chat_id is None:
+                return len(sent) >= n
+            return sum(1 for m in sent if m.chat_id == chat_id) >= n
 
         try:
             self.wait_until(done, timeout)
@@ -299,6 +301,11 @@ class FakeTelegram:
     def pending_updates(self) -> int:
         """Updates not yet confirmed by getUpdates or delivered to the webhook."""
         return len(self.state.updates.pending)
+
+    @property
+    def polls_waiting(self) -> int:
+        """getUpdates calls waiting for an update right now (wait_until(lambda: ... == 1))."""
+        return self.state.updates.polls_waiting
 
     @property
     def webhook_deliveries(self) -> list[tuple[int, int | str]]:

@@ -211,6 +211,8 @@ class ThreadedHttpServer:
                     break
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
+        except asyncio.CancelledError:
+            pass  # only stop() cancels: end quietly instead of logging "task exception"
         finally:
             self._writers.discard(writer)
             with contextlib.suppress(Exception):

@@ -103,7 +103,7 @@ class BotState:
         self.lock = threading.Condition()
         self.limits = Limits()
         self.limiter = RateLimiter(self.limits)
-        self.updates = UpdateQueue()
+        self.updates = UpdateQueue(self._notify)
         self.allow_tg_links = False
         self.known_chats: set[int | str] | None = None
         self.blocked: set[int | str] = set()
@@ -116,6 +116,10 @@ class BotState:
         self.messages: dict[tuple[Hashable, int], dict[str, Any]] = {}
         self.open_queries: dict[str, tuple[int | str, int]] = {}
         self._next_message_id: dict[Hashable, int] = {}
+
+    def _notify(self) -> None:
+        with self.lock:
+            self.lock.notify_all()
 
     def me(self) -> dict[str, Any]:
         """getMe's User."""

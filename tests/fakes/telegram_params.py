@@ -189,15 +189,36 @@ def _json(text: str, where: str) -> Any:
 
 def check_field(f: dict[str, Any], value: Any, where: str) -> Any:
     """Decode a field's value trying each of its allowed types in order."""
-    last: ApiError | None = None
+    errors: dict[str, ApiError] = {}
     for kind in f["types"]:
         try:
             return check_value(kind, value, where)
         except ApiError as exc:
-            last = exc
-    if len(f["types"]) > 1 or last is None:
-        raise bad(f'field "{f["name"]}" must be of type {_type_name(f["types"])}')
-    raise last
+            errors[kind] = exc
+    closest = _closest_type(list(errors), value)
+    if closest is not None:
+        raise errors[closest]
+    raise bad(f'field "{f["name"]}" must be of type {_type_name(f["types"])}')
+
+
+def _closest_type(kinds: list[str], value: Any) -> str | None:
+    """For an object value, the candidate type sharing the most field names with it."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return kinds[0] if len(kinds) == 1 else None
+    if len(kinds) == 1:
+        return kinds[0]
+    if not isinstance(value, dict):
+        return None
+    types = facts()["types"]
+    best = max(
+        kinds,
+        key=lambda k: len({f["name"] for f in types.get(k, {}).get("fields", [])} & set(value)),
+    )
+    fields = {f["name"] for f in types.get(best, {}).get("fields", [])}
+    return best if fields & set(value) else None
 
 
 def check_call(method: str, params: dict[str, Any]) -> dict[str, Any]:

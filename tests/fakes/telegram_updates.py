@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,7 +74,9 @@ class WebhookState:
 class UpdateQueue:
     """Pending updates served by getUpdates (long polling) or POSTed to a webhook."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_change: Callable[[], None] = lambda: None) -> None:
+        self.on_change = on_change  # lets test threads wait for queue changes without sleeping
+        self.polls_waiting = 0
         self.pending: list[dict[str, Any]] = []
         self.next_id = FIRST_UPDATE_ID
         self.webhook = WebhookState()
@@ -85,6 +88,7 @@ class UpdateQueue:
     def _notify(self) -> None:
         old, self._changed = self._changed, asyncio.Event()
         old.set()
+        self.on_change()
 
     def push(self, update: dict[str, Any]) -> dict[str, Any]:
         """Give the update its id and queue it; wakes a waiting getUpdates or the webhook."""
@@ -120,8 +124,13 @@ class UpdateQueue:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return []
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), remaining)
+            self.polls_waiting += 1
+            self.on_change()
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), remaining)
+            finally:
+                self.polls_waiting -= 1
 
     def set_webhook(self, state: WebhookState, drop_pending: bool) -> None:
         """Switch to webhook delivery (state.url non-empty) or back to getUpdates."""
