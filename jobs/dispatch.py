@@ -150,17 +150,29 @@ class Dispatcher:
             await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
 
     async def run_until_idle(self, *, limit_seconds: float = 60.0) -> None:
-        """Send until nothing is due and nothing is in flight (tests and one-shot runs)."""
+        """Send until nothing is due now and nothing is in flight (tests, one-shot runs)."""
+        await self._until(limit_seconds, wait_for_future=False)
+
+    async def run_until_done(self, *, limit_seconds: float = 600.0) -> None:
+        """Send until no row is pending at all, sleeping until rows held for later are due."""
+        await self._until(limit_seconds, wait_for_future=True)
+
+    async def _until(self, limit_seconds: float, *, wait_for_future: bool) -> None:
         deadline = self.monotonic() + limit_seconds
         await asyncio.to_thread(io.recover, self.engine, owner=self.owner, now=self.clock())
         while self.monotonic() < deadline:
             started = await self.fill()
-            if not started and not self._in_flight:
-                return
             if self._in_flight:
                 await asyncio.wait(list(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
-                self._in_flight = {t: n for t, n in self._in_flight.items() if not t.done()}
-        raise TimeoutError("deliveries still due after the timeout")
+                continue
+            if started:
+                continue
+            due = await asyncio.to_thread(io.next_due, self.engine) if wait_for_future else None
+            if due is None:
+                return
+            pause = (due - self.clock()).total_seconds()
+            await asyncio.sleep(min(max(pause, 0.01), self.idle_poll))
+        raise TimeoutError("deliveries still pending after the time limit")
 
     async def _send_chain(self, chain: list[Job]) -> None:
         for index, job in enumerate(chain):

@@ -137,3 +137,9 @@ def chat_gone(engine: Engine, *, ids: list[int], owner: str, chat_id: int, reaso
         deactivate_chat(session, chat_id=chat_id, reason=reason)
         cancelled = q.cancel_chat_pending(session, chat_id=chat_id, reason=reason)
     log.info("chat %d inactive (%s); %d pending deliveries cancelled", chat_id, reason, cancelled)
+
+
+def next_due(engine: Engine) -> datetime | None:
+    """When the earliest pending row becomes due (None: nothing pending)."""
+    with session_scope(engine) as session:
+        return q.next_due(session)

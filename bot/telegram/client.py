@@ -120,17 +120,15 @@ class TelegramClient:
         *,
         api_url: str,
         token: str,
-        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: httpx.Timeout | None = None,
         max_connections: int = 100,
     ) -> None:
         self._path = f"/bot{token}/sendMessage"
-        timeout = httpx.Timeout(
+        timeout = timeout or httpx.Timeout(
             connect=CONNECT_TIMEOUT, read=READ_TIMEOUT, write=WRITE_TIMEOUT, pool=POOL_TIMEOUT
         )
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=20)
-        self._http = httpx.AsyncClient(
-            base_url=api_url.rstrip("/"), timeout=timeout, limits=limits, transport=transport
-        )
+        self._http = httpx.AsyncClient(base_url=api_url.rstrip("/"), timeout=timeout, limits=limits)
 
     async def aclose(self) -> None:
         """Close the connection pool."""
