@@ -6,7 +6,7 @@ Pure logic on plain values, so SQLite and PostgreSQL rank identically.
 from __future__ import annotations
 
 import math
-import re
+import string
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,9 +16,6 @@ TITLE_WEIGHT = 3.0
 RECENCY_WEIGHT = 2.0
 RECENCY_HALF_LIFE_DAYS = 180.0
 SCORED_BODY_CHARS = 20_000  # long bodies are scored on their opening only
-
-_EDGE_L = r"(?<![^\W_])"
-_EDGE_R = r"(?![^\W_])"
 
 
 @dataclass(frozen=True)
@@ -31,32 +28,37 @@ class Candidate:
     published_at: datetime | None
 
 
-def _pattern(tokens: tuple[str, ...]) -> re.Pattern[str]:
-    # Between tokens anything that is not a letter or digit, as the index tokenizers see it.
-    return re.compile(_EDGE_L + r"[\W_]+".join(map(re.escape, tokens)) + _EDGE_R)
+# Punctuation to spaces by a C-speed translate (a regex split costs three times as much
+# over a window of bodies); rarer symbols stay glued to a word, which only blunts the score.
+_PUNCT = str.maketrans(dict.fromkeys(string.punctuation + "“”‘’–—…«»·", " "))
+
+
+def _words(folded: str) -> str:
+    # Words joined by single spaces and padded, so " quy che " finds the phrase at word
+    # edges whatever punctuation stood between the words, with a C-speed str.count.
+    return " " + " ".join(folded.translate(_PUNCT).split()) + " "
 
 
 class Ranker:
-    """Scores candidates for one query; patterns are compiled once per query."""
+    """Scores candidates for one query; needles are built once per query."""
 
     def __init__(self, query: Query, now: datetime) -> None:
         self.now = now
-        self.terms = [_pattern(t.tokens) for t in query.include]
-        self.phrase = _pattern(query.rank_phrase) if query.rank_phrase else None
+        self.terms = [" " + " ".join(t.tokens) + " " for t in query.include]
+        self.phrase = " " + " ".join(query.rank_phrase) + " " if query.rank_phrase else None
 
     def key(self, c: Candidate) -> tuple[int, float, float, int]:
         """Sort key, smallest first: phrase holders, then score, then newest."""
-        body = c.body_folded[:SCORED_BODY_CHARS]
+        title = _words(c.title_folded)
+        body = _words(c.body_folded[:SCORED_BODY_CHARS])
         tier = 0
-        if self.phrase is not None and (
-            self.phrase.search(c.title_folded) or self.phrase.search(body)
-        ):
+        if self.phrase is not None and (self.phrase in title or self.phrase in body):
             tier = 1
         score = 0.0
-        for pat in self.terms:
-            if pat.search(c.title_folded):
+        for needle in self.terms:
+            if needle in title:
                 score += TITLE_WEIGHT
-            score += math.log1p(len(pat.findall(body)))
+            score += math.log1p(body.count(needle))
         stamp = 0.0
         if c.published_at is not None:
             stamp = c.published_at.timestamp()

@@ -21,21 +21,30 @@ MARK_CLOSE = "»"
 ELLIPSIS = "…"
 WORDS_BEFORE = 10
 WORDS_TOTAL = 30
+SCAN_CHARS = 20_000  # a match further into a long body is not looked for
+_ONE = 1
+
+
+class _FoldTable(dict[str, str]):
+    """Memo of fold() per character; looked up from C through map()."""
+
+    def __missing__(self, ch: str) -> str:
+        self[ch] = piece = fold(ch)
+        return piece
+
+
+_TABLE = _FoldTable()
 
 
 def folded_with_map(text: str) -> tuple[str, list[int]]:
     """Fold `text` (already NFC) and map each folded character to its source index."""
-    out: list[str] = []
+    pieces = list(map(_TABLE.__getitem__, text))
+    if all(map(_ONE.__eq__, map(len, pieces))):  # the usual case: one for one
+        return "".join(pieces), list(range(len(text)))
     index: list[int] = []
-    for i, ch in enumerate(text):
-        if ch.isascii():  # fast path: ASCII folds to its lower case, one for one
-            out.append(ch.lower())
-            index.append(i)
-            continue
-        piece = fold(ch)
-        out.append(piece)
+    for i, piece in enumerate(pieces):
         index.extend([i] * len(piece))
-    return "".join(out), index
+    return "".join(pieces), index
 
 
 def make_snippet(
@@ -46,7 +55,7 @@ def make_snippet(
     total: int = WORDS_TOTAL,
 ) -> str:
     """About `total` words of `text` around the first match, matches marked with « »."""
-    original = normalize(text).replace(MARK_OPEN, '"').replace(MARK_CLOSE, '"')
+    original = normalize(text[:SCAN_CHARS]).replace(MARK_OPEN, '"').replace(MARK_CLOSE, '"')
     folded, index = folded_with_map(original)
     spans = [(m.start(), m.end(), m.group()) for m in TOKEN.finditer(folded)]
     if not spans:
@@ -77,8 +86,7 @@ def make_snippet(
 
 
 def _phrase_start(spans: list[tuple[int, int, str]], phrase: tuple[str, ...]) -> int | None:
-    n = len(phrase)
-    for i in range(len(spans) - n + 1):
-        if all(spans[i + j][2] == phrase[j] for j in range(n)):
-            return i
-    return None
+    # Search the space-joined tokens in C, then turn the offset back into a token index.
+    joined = " " + " ".join(tok for _, _, tok in spans) + " "
+    pos = joined.find(" " + " ".join(phrase) + " ")
+    return None if pos < 0 else joined.count(" ", 0, pos)
