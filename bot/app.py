@@ -1,0 +1,231 @@
+"""The composition root: builds every service once, runs the channels, closes all at exit.
+
+    run(settings)  -> database, scheduler (polling), dispatcher (alerts), Telegram or console
+    chat(settings) -> database and the console chat only
+
+Wiring points for other parts are marked "WIRING:" below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TextIO
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from bot.commands import Services
+from bot.console import chat_loop
+from bot.ratelimit import RateLimiter
+from bot.settings import Settings
+from storage.db import make_engine, upgrade
+
+log = logging.getLogger(__name__)
+
+NO_TOKEN_HELP = (
+    "TELEGRAM_BOT_TOKEN chưa được đặt: đang chạy bot trong cửa sổ dòng lệnh.\n"
+    "Để chạy trên Telegram: tạo bot với @BotFather, ghi TELEGRAM_BOT_TOKEN=<token> vào tệp "
+    ".env (xem .env.example) rồi chạy lại `make run`.\n"
+    "No TELEGRAM_BOT_TOKEN: the bot runs in this terminal. Put TELEGRAM_BOT_TOKEN=<token> "
+    "(from @BotFather) in .env and run `make run` again."
+)
+DISPATCHER_STOP_SECONDS = 10.0
+
+
+def make_health(engine: Engine) -> Callable[[], Awaitable[bool]]:
+    """/healthz: the database answers a trivial query."""
+
+    def ping() -> bool:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("select 1"))
+            return True
+        except Exception as exc:  # any failure means "unhealthy"; say why in the log
+            log.warning("health check: database unavailable: %r", exc)
+            return False
+
+    async def health() -> bool:
+        return await asyncio.to_thread(ping)
+
+    return health
+
+
+def open_database(settings: Settings) -> Engine:
+    """The engine, with migrations applied (idempotent)."""
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    return engine
+
+
+def services_for(settings: Settings, engine: Engine, *, console: bool = False) -> Services:
+    """The command logic's services; the console's one user is never rate limited."""
+    limiter = RateLimiter(burst=1_000_000, per_second=1_000_000.0) if console else RateLimiter()
+    return Services(engine=engine, tz=settings.tz, limiter=limiter)
+
+
+def chat(settings: Settings, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    """`portal-notifier chat`: the bot's commands in the terminal, on the real database."""
+    engine = open_database(settings)
+    try:
+        return chat_loop(services_for(settings, engine, console=True), stdin or sys.stdin,
+                         stdout or sys.stdout)  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+def run(settings: Settings, demo: bool = False) -> int:
+    """`portal-notifier run`: the whole service until SIGINT/SIGTERM (or end of console input)."""
+    if demo:
+        # WIRING (lead): serve the bundled demo portal and point the sources at it here.
+        print("--demo is not wired yet; running against the configured sources", file=sys.stderr)
+    try:
+        return asyncio.run(serve(settings))
+    except KeyboardInterrupt:
+        return 0
+
+
+@contextlib.asynccontextmanager
+async def background_jobs(settings: Settings, engine: Engine) -> AsyncIterator[None]:
+    """The scheduler (polls sources) and the dispatcher (sends alerts), stopped on exit."""
+    scheduler = _start_scheduler(settings, engine)
+    stop = asyncio.Event()
+    dispatcher = _start_dispatcher(settings, engine, stop)
+    try:
+        yield
+    finally:
+        stop.set()
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        if dispatcher is not None:
+            try:
+                await asyncio.wait_for(dispatcher, DISPATCHER_STOP_SECONDS)
+            except Exception as exc:  # shutting down: report, never hang or crash the exit
+                log.warning("dispatcher did not stop cleanly: %r", exc)
+
+
+def _start_scheduler(settings: Settings, engine: Engine) -> Any:
+    # WIRING (scheduler, jobs.scheduler): one poll job per configured source, and the
+    # delivery hook (jobs.enqueue.make_on_stored) that queues alerts in the store transaction.
+    try:
+        from jobs.enqueue import make_on_stored  # noqa: I001 (jobs.sources may not exist yet)
+        from jobs.fetch import Fetcher
+        from jobs.scheduler import build_scheduler
+        from jobs.sources import load_sources
+    except ImportError as exc:
+        log.warning("scheduler not available (%s): no polling", exc)
+        return None
+    try:
+        sources = load_sources(settings.sources_file)
+    except (OSError, ValueError) as exc:
+        log.error("cannot read sources file %s: %s; no polling", settings.sources_file, exc)
+        return None
+    fetcher = Fetcher(
+        deadline=settings.http_deadline_seconds,
+        max_bytes=settings.http_max_body_bytes,
+        per_host=settings.http_per_host_concurrency,
+        user_agent=settings.http_user_agent,
+    )
+    on_stored = make_on_stored(tz=settings.tz)
+    scheduler = build_scheduler(
+        sources, fetcher=fetcher, engine=engine, tz=settings.tz, on_stored=on_stored
+    )
+    scheduler.start()
+    log.info("scheduler started with %d sources", len(sources))
+    return scheduler
+
+
+def _start_dispatcher(
+    settings: Settings, engine: Engine, stop: asyncio.Event
+) -> asyncio.Task[None] | None:
+    # WIRING (dispatcher, jobs.dispatch): sends queued alerts, broadcasts and digests through
+    # the Bot API with Telegram's rate limits. Without a token there is nowhere to send.
+    if settings.telegram_bot_token is None:
+        return None
+    try:
+        from jobs.dispatch import run_dispatcher
+    except ImportError as exc:
+        log.warning("dispatcher not available (%s): alerts stay queued", exc)
+        return None
+    return asyncio.create_task(run_dispatcher(settings, engine, stop), name="dispatcher")
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+async def serve(settings: Settings, stdin: TextIO | None = None) -> int:
+    """Run everything until a signal, or (console mode) the end of input."""
+    engine = await asyncio.to_thread(open_database, settings)
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    try:
+        async with background_jobs(settings, engine):
+            if settings.telegram_bot_token is not None:
+                return await _run_telegram(settings, engine, stop)
+            print(NO_TOKEN_HELP, flush=True)
+            return await _run_console(settings, engine, stop, stdin or sys.stdin)
+    finally:
+        engine.dispose()
+
+
+async def _run_telegram(settings: Settings, engine: Engine, stop: asyncio.Event) -> int:
+    from bot.telegram.app import TelegramChannel
+    from bot.telegram.handlers import BotDeps
+
+    deps = BotDeps(services_for(settings, engine), frozenset(settings.telegram_admin_ids))
+    # WIRING (alerts): extra Telegram handlers, e.g. the alert's "unsub:" button, go in `extra`.
+    extra: list[Any] = []
+    try:
+        channel = TelegramChannel(settings, deps, health=make_health(engine), extra=extra)
+    except ValueError as exc:
+        print(f"Invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    await channel.start()
+    try:
+        await stop.wait()
+    finally:
+        await channel.stop()
+    return 0
+
+
+async def _run_console(
+    settings: Settings, engine: Engine, stop: asyncio.Event, stdin: TextIO
+) -> int:
+    services = services_for(settings, engine, console=True)
+    loop = asyncio.get_running_loop()
+    finished: asyncio.Future[int] = loop.create_future()
+
+    def settle(result: int, error: BaseException | None = None) -> None:
+        def apply() -> None:
+            if finished.done():
+                return
+            if error is not None:
+                finished.set_exception(error)
+            else:
+                finished.set_result(result)
+
+        with contextlib.suppress(RuntimeError):  # the loop closed first: nobody waits
+            loop.call_soon_threadsafe(apply)
+
+    def read() -> None:
+        try:
+            settle(chat_loop(services, stdin, sys.stdout))
+        except BaseException as exc:  # handed to the loop, which re-raises it
+            settle(1, exc)
+
+    # A daemon thread: a blocking read of stdin must not keep a stopping process alive.
+    threading.Thread(target=read, name="console", daemon=True).start()
+    stopper = asyncio.create_task(stop.wait())
+    waiters: list[asyncio.Future[Any]] = [finished, stopper]
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    return finished.result() if finished.done() else 0

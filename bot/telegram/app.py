@@ -1,0 +1,139 @@
+"""The Telegram channel: python-telegram-bot's Application, long polling or webhook, /healthz."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    BaseHandler,
+    CallbackQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.commands.paging import PREFIXES
+from bot.i18n import COMMANDS, LANGS
+from bot.settings import Settings
+from bot.telegram.handlers import BotDeps, on_error, on_message, on_page_button
+from bot.web import WEBHOOK_PATH, WebServer, bind, make_app
+
+log = logging.getLogger(__name__)
+
+# Opt in to python-telegram-bot's coming behaviour (RetryAfter.retry_after as a timedelta)
+# so every 429 does not also raise a deprecation warning.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+CONCURRENT_UPDATES = 8  # a slow search in one chat must not hold up the others
+POLL_TIMEOUT_SECONDS = 10  # long-poll wait per getUpdates
+PAGE_PATTERN = "^(" + "|".join(PREFIXES) + ")"
+
+AnyHandler = BaseHandler[Any, Any, Any]
+
+
+def handlers(extra: Sequence[AnyHandler] = ()) -> list[AnyHandler]:
+    """Every handler, in order: text and commands, paging buttons, then channel extras."""
+    return [
+        MessageHandler(filters.TEXT & filters.UpdateType.MESSAGE, on_message),
+        CallbackQueryHandler(on_page_button, pattern=PAGE_PATTERN),
+        *extra,
+    ]
+
+
+def build_application(
+    settings: Settings, deps: BotDeps, extra: Sequence[AnyHandler] = ()
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The PTB Application against TELEGRAM_API_URL (a self-hosted or test server alike)."""
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    root = str(settings.telegram_api_url).rstrip("/")
+    app = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .build()
+    )
+    app.bot_data["deps"] = deps
+    app.add_handlers(handlers(extra))
+    app.add_error_handler(on_error)
+    return app
+
+
+async def set_commands(app: Application[Any, Any, Any, Any, Any, Any]) -> bool:
+    """Publish the command menu in Vietnamese (also the default) and English; never fatal."""
+    try:
+        for lang in ("", *LANGS):
+            menu = [BotCommand(name, desc[lang or "vi"]) for name, _ex, desc in COMMANDS]
+            await app.bot.set_my_commands(menu, language_code=lang or None)
+    except TelegramError as exc:
+        log.warning("setMyCommands failed (the bot works without a menu): %s", exc)
+        return False
+    return True
+
+
+class TelegramChannel:
+    """Start and stop the bot: long polling by default, webhook when TELEGRAM_WEBHOOK_URL is set."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        deps: BotDeps,
+        *,
+        health: Callable[[], Awaitable[bool]],
+        extra: Sequence[AnyHandler] = (),
+        sock: socket.socket | None = None,
+    ) -> None:
+        self.settings = settings
+        self.app = build_application(settings, deps, extra)
+        self.webhook = settings.telegram_webhook_url is not None
+        secret = settings.telegram_webhook_secret
+        if self.webhook and secret is None:
+            raise ValueError("webhook mode needs TELEGRAM_WEBHOOK_SECRET")
+        self._secret = secret.get_secret_value() if secret else None
+        web = make_app(health=health, secret=self._secret, sink=self._accept)
+        self.web = WebServer(web, sock or bind(settings.listen_host, settings.listen_port))
+
+    async def _accept(self, data: dict[str, Any]) -> None:
+        update = Update.de_json(data, self.app.bot)
+        await self.app.update_queue.put(update)
+
+    async def start(self) -> None:
+        """Initialise, publish commands, serve HTTP, then receive updates."""
+        await self.app.initialize()
+        await set_commands(self.app)
+        await self.web.start()
+        if self.webhook:
+            await self.app.bot.set_webhook(
+                str(self.settings.telegram_webhook_url),
+                secret_token=self._secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            log.info("Telegram webhook mode; listening on port %s%s", self.web.port, WEBHOOK_PATH)
+        else:
+            assert self.app.updater is not None
+            await self.app.updater.start_polling(
+                timeout=POLL_TIMEOUT_SECONDS, allowed_updates=ALLOWED_UPDATES
+            )
+            log.info("Telegram long polling; /healthz on port %s", self.web.port)
+        await self.app.start()
+
+    async def stop(self) -> None:
+        """Stop receiving, finish handlers, close HTTP clients and the web server."""
+        try:
+            if self.app.updater is not None and self.app.updater.running:
+                await self.app.updater.stop()
+            if self.app.running:
+                await self.app.stop()
+        finally:
+            await self.web.stop()
+            await self.app.shutdown()

@@ -1,0 +1,134 @@
+"""Telegram handlers: translate an update into a Request, run the command logic, send the reply."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, RetryAfter
+from telegram.ext import ContextTypes
+
+from bot.commands import Request, Services, handle, press
+from bot.i18n import pick_language, t
+from bot.replies import Reply
+from bot.telegram.format import TgMessage, to_messages
+
+log = logging.getLogger(__name__)
+PLATFORM = "telegram"
+# A reply waits out a short per-chat flood limit; a longer one is logged instead.
+MAX_REPLY_WAIT_SECONDS = 5.0
+
+
+@dataclass
+class BotDeps:
+    """What the handlers need, kept in `application.bot_data["deps"]`."""
+
+    services: Services
+    admin_ids: frozenset[int] = field(default_factory=frozenset)
+
+
+def _deps(context: ContextTypes.DEFAULT_TYPE) -> BotDeps:
+    deps = context.bot_data["deps"]
+    assert isinstance(deps, BotDeps)
+    return deps
+
+
+def to_request(update: Update, text: str, admin_ids: frozenset[int]) -> Request:
+    """The channel-neutral request for an update (message or button press)."""
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None
+    return Request(
+        platform=PLATFORM,
+        chat_id=str(chat.id),
+        text=text,
+        chat_kind=chat.type,
+        user_id=str(user.id) if user else None,
+        language_code=user.language_code if user else None,
+        is_admin=bool(user and user.id in admin_ids),
+        chat_title=chat.title or "",
+    )
+
+
+async def _retrying(call: Callable[[], Awaitable[object]]) -> None:
+    """Run a Bot API call; on 429 wait the time Telegram asks (if short) and try once more."""
+    try:
+        await call()
+    except RetryAfter as exc:
+        wait = exc.retry_after
+        seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+        if seconds > MAX_REPLY_WAIT_SECONDS:
+            raise
+        await asyncio.sleep(seconds)  # the protocol: Telegram says how long to wait
+        await call()
+
+
+async def send(context: ContextTypes.DEFAULT_TYPE, chat_id: int, reply: Reply) -> None:
+    """Send a reply as one or more HTML messages."""
+    for msg in to_messages(reply):
+        await _retrying(
+            lambda msg=msg: context.bot.send_message(  # type: ignore[misc]
+                chat_id,
+                msg.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=msg.reply_markup,
+                link_preview_options=_preview(msg),
+            )
+        )
+
+
+def _preview(msg: TgMessage) -> LinkPreviewOptions:
+    return LinkPreviewOptions(is_disabled=not msg.preview)
+
+
+async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A text message: a command or a plain-text search."""
+    message, deps = update.effective_message, _deps(context)
+    if message is None or message.text is None:
+        return
+    req = to_request(update, message.text, deps.admin_ids)
+    reply = await asyncio.to_thread(handle, deps.services, req)
+    if reply is not None and reply.lines:
+        await send(context, message.chat_id, reply)
+
+
+async def on_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A paging button: the new page replaces the list; an expired one answers below it."""
+    query, deps = update.callback_query, _deps(context)
+    if query is None or query.data is None or query.message is None:
+        return
+    req = to_request(update, query.data, deps.admin_ids)
+    pressed = await asyncio.to_thread(press, deps.services, req)
+    await query.answer()
+    if pressed is None:
+        return
+    msgs = to_messages(pressed.reply)
+    if pressed.replace and len(msgs) == 1:
+        try:
+            await query.edit_message_text(
+                msgs[0].text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=msgs[0].reply_markup,
+                link_preview_options=_preview(msgs[0]),
+            )
+            return
+        except BadRequest as exc:  # e.g. the message is too old to edit: send it anew
+            log.info("could not edit a paged list: %s", exc.message)
+    await send(context, query.message.chat.id, pressed.reply)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log a handler's failure (tokens are redacted by the log filter) and answer politely."""
+    log.error("telegram handler failed: %r", context.error, exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    user = update.effective_user
+    text = t(pick_language(None, user.language_code if user else None), "error")
+    try:
+        await context.bot.send_message(update.effective_chat.id, text)
+    except Exception as exc:  # the apology itself failed: nothing more to do than log it
+        log.warning("could not send the apology: %r", exc)

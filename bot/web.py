@@ -1,0 +1,105 @@
+"""The service's own HTTP server: Telegram's webhook (secret header checked) and /healthz."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_UPDATE_BYTES = 1_000_000  # an update is a few kB; refuse anything absurd
+STARTUP_TIMEOUT_SECONDS = 10.0
+SHUTDOWN_TIMEOUT_SECONDS = 5.0
+
+UpdateSink = Callable[[dict[str, Any]], Awaitable[None]]
+HealthCheck = Callable[[], Awaitable[bool]]
+
+
+def make_app(*, health: HealthCheck, secret: str | None, sink: UpdateSink | None) -> Starlette:
+    """Routes: GET /healthz; POST /telegram/webhook when a sink (and its secret) is given."""
+
+    async def healthz(_request: Request) -> Response:
+        ok = await health()
+        return JSONResponse({"status": "ok" if ok else "unavailable"}, 200 if ok else 503)
+
+    async def webhook(request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if sink is None or not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+            log.warning("webhook call refused: wrong or missing secret header")
+            return Response(status_code=403)
+        body = await request.body()
+        if len(body) > MAX_UPDATE_BYTES:
+            return Response(status_code=413)
+        try:
+            update = json.loads(body)
+        except ValueError:
+            return Response(status_code=400)
+        if not isinstance(update, dict):
+            return Response(status_code=400)
+        await sink(update)
+        return Response(status_code=200)
+
+    routes = [Route("/healthz", healthz, methods=["GET"])]
+    routes.append(Route(WEBHOOK_PATH, webhook, methods=["POST"]))
+    return Starlette(routes=routes)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket (port 0: any free port), so the port is known before serving."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+class WebServer:
+    """uvicorn serving `app` on a given socket inside the running event loop."""
+
+    def __init__(self, app: Starlette, sock: socket.socket) -> None:
+        self.sock = sock
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def port(self) -> int:
+        """The port it listens on."""
+        return int(self.sock.getsockname()[1])
+
+    async def start(self) -> None:
+        """Serve in the background; returns once uvicorn is accepting connections."""
+        self._task = asyncio.create_task(self._server.serve(sockets=[self.sock]))
+        async with asyncio.timeout(STARTUP_TIMEOUT_SECONDS):
+            while not self._server.started:
+                if self._task.done():
+                    self._task.result()  # raises what went wrong
+                    raise RuntimeError("web server stopped during start-up")
+                await asyncio.sleep(0.01)  # uvicorn exposes no start-up event to await
+
+    async def stop(self) -> None:
+        """Stop accepting, finish in-flight requests (bounded), close the socket."""
+        self._server.should_exit = True
+        if self._task is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._task), SHUTDOWN_TIMEOUT_SECONDS)
+            if not self._task.done():
+                self._server.force_exit = True
+                await self._task
+        self.sock.close()
