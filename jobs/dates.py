@@ -1,0 +1,97 @@
+"""Dates as the portal prints them: "Ngày cập nhật 16/12/2011", "Cập nhật:16/07/2021 3:01:13 CH"."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from storage.text import fold, normalize
+
+MAX_DATE_LINE = 500  # a date line is short; longer text is cut before the regexes run
+
+_TIME = (
+    r"(?P<{p}h>\d{{1,2}})\s*[:hg]\s*(?P<{p}mi>\d{{2}})(?:\s*:\s*(?P<{p}s>\d{{2}}))?"
+    r"(?:\s*(?P<{p}ampm>sa|ch|am|pm)\b)?"
+)
+# dd/mm/yyyy (or - .), optionally followed or preceded by a time of day.
+_DMY = re.compile(
+    r"(?:" + _TIME.format(p="b") + r"[\s,\-–|]*(?:ngay\s*)?)?"
+    r"\b(?P<d>\d{1,2})\s*(?P<sep>[/.\-])\s*(?P<m>\d{1,2})\s*(?P=sep)\s*(?P<y>\d{4})\b"
+    r"(?:[\s,\-–|]*(?:luc\s*)?" + _TIME.format(p="a") + r")?"
+)
+# "ngày 16 tháng 12 năm 2011" (folded: "ngay 16 thang 12 nam 2011")
+_WORDS = re.compile(r"\b(?P<d>\d{1,2})\s+thang\s+(?P<m>\d{1,2})\s*(?:,\s*)?nam\s+(?P<y>\d{4})\b")
+_ISO = re.compile(
+    r"\b(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})"
+    r"(?:[T\s](?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.\d+)?)?"
+    r"\s*(?P<z>Z|[+-]\d{2}:?\d{2})?)?",
+    re.IGNORECASE,
+)
+
+
+def _hour(h: int, ampm: str | None) -> int | None:
+    """24-hour clock from .NET vi-VN "SA" (AM) / "CH" (PM): 12 SA is midnight, 12 CH noon."""
+    if ampm is None:
+        return h if 0 <= h <= 23 else None
+    if not 1 <= h <= 12:
+        return h if ampm in ("ch", "pm") and 13 <= h <= 23 else None
+    if ampm in ("sa", "am"):
+        return 0 if h == 12 else h
+    return 12 if h == 12 else h + 12
+
+
+def _build(y: int, m: int, d: int, h: int, mi: int, s: int, tz: ZoneInfo) -> datetime | None:
+    try:
+        local = datetime(y, m, d, h, mi, s, tzinfo=tz)
+    except ValueError:
+        return None
+    return local.astimezone(UTC)
+
+
+def _from_dmy(match: re.Match[str], tz: ZoneInfo) -> datetime | None:
+    g = match.groupdict()
+    prefix = "a" if g["ah"] is not None else "b" if g["bh"] is not None else None
+    h = mi = s = 0
+    if prefix is not None:
+        hour = _hour(int(g[prefix + "h"]), g[prefix + "ampm"])
+        mi, s = int(g[prefix + "mi"]), int(g[prefix + "s"] or 0)
+        if hour is None or mi > 59 or s > 59:
+            hour, mi, s = 0, 0, 0  # a nonsense time keeps the date, not the time
+        h = hour
+    return _build(int(g["y"]), int(g["m"]), int(g["d"]), h, mi, s, tz)
+
+
+def _from_iso(match: re.Match[str], tz: ZoneInfo) -> datetime | None:
+    g = match.groupdict()
+    h, mi, s = int(g["h"] or 0), int(g["mi"] or 0), int(g["s"] or 0)
+    if g["z"]:
+        text = f"{g['y']}-{g['m']}-{g['d']}T{h:02d}:{mi:02d}:{s:02d}{g['z'].upper()}"
+        try:
+            return datetime.fromisoformat(text).astimezone(UTC)
+        except ValueError:
+            return None
+    if h > 23 or mi > 59 or s > 59:
+        h = mi = s = 0
+    return _build(int(g["y"]), int(g["m"]), int(g["d"]), h, mi, s, tz)
+
+
+def parse_portal_datetime(text: str, *, tz: ZoneInfo) -> datetime | None:
+    """The first valid date (and time) in a date line, as aware UTC; None when there is none.
+
+    Times without a zone are local to `tz` (the portal prints Asia/Ho_Chi_Minh wall time).
+    """
+    folded = fold(normalize(text[:MAX_DATE_LINE]))
+    found: list[tuple[int, datetime]] = []
+    for pattern, build in ((_ISO, _from_iso), (_DMY, _from_dmy)):
+        for match in pattern.finditer(folded):
+            value = build(match, tz)
+            if value is not None:
+                found.append((match.start(), value))
+                break
+    words = _WORDS.search(folded)
+    if words:
+        value = _build(int(words["y"]), int(words["m"]), int(words["d"]), 0, 0, 0, tz)
+        if value is not None:
+            found.append((words.start(), value))
+    return min(found, key=lambda pair: pair[0])[1] if found else None
