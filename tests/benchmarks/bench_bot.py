@@ -1,0 +1,183 @@
+"""Bot latency: from an update pushed to the fake Bot API to the reply it accepts.
+
+Run: `make bench`, or `pytest tests/benchmarks/bench_bot.py -s -o addopts=""`.
+Env: BENCH_BOT_ARTICLES (default 100000), BENCH_BOT_RUNS (commands per class, default 200).
+The real python-telegram-bot Application runs long polling against the fake (limits off:
+this measures our work, not Telegram's pacing), on a SQLite database of generated articles.
+Baselines in the same run: a bare sendMessage round trip to the fake, and an echo bot
+(the same update delivery and reply path with no command work).
+Target: p99 at most 100 ms for every command class.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import time
+from collections.abc import Callable
+from itertools import islice
+from pathlib import Path
+
+import pytest
+from generator import articles
+from pydantic import HttpUrl, SecretStr
+from sqlalchemy import insert, text
+from sqlalchemy.engine import Engine
+from telegram import Update
+from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+from bot.app import make_health
+from bot.commands import Services
+from bot.ratelimit import RateLimiter
+from bot.settings import Settings
+from bot.telegram.app import TelegramChannel
+from bot.telegram.handlers import BotDeps
+from storage.db import make_engine, upgrade
+from storage.models import Article
+from tests.fakes.telegram_api import FakeTelegram
+
+N_ARTICLES = int(os.environ.get("BENCH_BOT_ARTICLES", "100000"))
+RUNS = int(os.environ.get("BENCH_BOT_RUNS", "200"))
+TARGET_P99_MS = 100.0
+BATCH = 5000
+CHAT = 4242
+REPLY_TIMEOUT_SECONDS = 10.0
+
+COMMANDS: dict[str, Callable[[int], str]] = {
+    "/help": lambda i: "/help",
+    "/latest 10": lambda i: "/latest 10",
+    "/search rare word": lambda i: f"/search {['Lăng Cô', 'Bạch Mã', 'Tam Giang'][i % 3]}",
+    "/search common word": lambda i: f"/search {['hội', 'tỉnh', 'dân'][i % 3]}",
+    "/search phrase": lambda i: "/search quy che dan chu",
+    "plain text search": lambda i: "cải cách hành chính",
+    "/date one day": lambda i: f"/date {1 + i % 28:02d}/{1 + i % 12:02d}/2015",
+    "/date a month": lambda i: f"/date tháng {1 + i % 12}/2016",
+    "/latest abc (bad input)": lambda i: "/latest abc",
+}
+
+
+def _load(path: Path, n: int) -> Engine:
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    rows = articles(n)
+    with engine.begin() as conn:
+        while batch := list(islice(rows, BATCH)):
+            for r in batch:
+                r["attachments"] = []
+            conn.execute(insert(Article.__table__), batch)  # type: ignore[attr-defined]
+        conn.execute(text("ANALYZE"))
+    return engine
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def _timed_pushes(fake: FakeTelegram, make_text: Callable[[int], str]) -> list[float]:
+    """Push one update at a time; ms from the push to the fake accepting the reply."""
+    out = []
+    for i in range(RUNS):
+        before = len(fake.messages_to(CHAT))
+        start = time.monotonic()
+        fake.push_message(CHAT, make_text(i), language_code="vi")
+        sent = await fake.wait_for_messages_async(before + 1, REPLY_TIMEOUT_SECONDS, CHAT)
+        out.append((sent[before].at - start) * 1000)
+    return out
+
+
+async def _timed_presses(fake: FakeTelegram) -> list[float]:
+    """Press paging buttons (pages 2 and 1 in turn); ms from the press to the edit."""
+    fake.push_message(CHAT, "/search hội")
+    listed = await fake.wait_for_messages_async(1, REPLY_TIMEOUT_SECONDS, CHAT)
+    message_id = listed[-1].message_id
+    out = []
+    for i in range(RUNS):
+        before = len(fake.edits)
+        start = time.monotonic()
+        fake.push_callback(CHAT, message_id, f"s:{2 - i % 2}:hội")
+        await fake.wait_until_async(lambda n=before: len(fake.edits) > n, REPLY_TIMEOUT_SECONDS)
+        out.append((time.monotonic() - start) * 1000)
+    return out
+
+
+async def _bare_send(fake: FakeTelegram) -> list[float]:
+    app = ApplicationBuilder().token(fake.token).base_url(fake.base_url).build()
+    out = []
+    async with app:
+        for i in range(RUNS):
+            start = time.monotonic()
+            await app.bot.send_message(CHAT, f"ping {i}")
+            out.append((time.monotonic() - start) * 1000)
+    return out
+
+
+async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.effective_chat is not None
+    await context.bot.send_message(update.effective_chat.id, "ok")
+
+
+async def _echo_bot(fake: FakeTelegram) -> list[float]:
+    app = ApplicationBuilder().token(fake.token).base_url(fake.base_url).build()
+    app.add_handler(MessageHandler(filters.TEXT, _echo))
+    async with app:
+        assert app.updater is not None
+        await app.updater.start_polling(timeout=10)
+        await app.start()
+        try:
+            return await _timed_pushes(fake, lambda i: "/help")
+        finally:
+            await app.updater.stop()
+            await app.stop()
+
+
+async def _bot(fake: FakeTelegram, engine: Engine) -> dict[str, list[float]]:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        telegram_bot_token=SecretStr(fake.token),
+        telegram_api_url=HttpUrl(fake.url),
+        listen_port=0,
+    )
+    services = Services(engine=engine, limiter=RateLimiter(burst=1_000_000, per_second=1e6))
+    channel = TelegramChannel(settings, BotDeps(services), health=make_health(engine))
+    await channel.start()
+    try:
+        await _timed_pushes(fake, COMMANDS["/help"])  # warm caches and connections
+        timings = {name: await _timed_pushes(fake, make) for name, make in COMMANDS.items()}
+        timings["paging button (edit)"] = await _timed_presses(fake)
+        return timings
+    finally:
+        await channel.stop()
+
+
+def _row(name: str, ms: list[float], target: float | None) -> str:
+    p50, p99 = statistics.median(ms), _pct(ms, 99)
+    verdict = "-" if target is None else ("ok" if p99 <= target else "OVER")
+    cells = f"{len(ms):>5} | {p50:>8.1f} | {_pct(ms, 95):>8.1f} | {p99:>8.1f} | {verdict:>8}"
+    return f"| {name:<26} | {cells} |"
+
+
+def test_bot_latency(tmp_path_factory: pytest.TempPathFactory) -> None:
+    started = time.perf_counter()
+    engine = _load(tmp_path_factory.mktemp("botbench") / "bot.db", N_ARTICLES)
+    load_s = time.perf_counter() - started
+    with FakeTelegram() as fake:
+        fake.limits.enabled = False
+        bare = asyncio.run(_bare_send(fake))
+        echo = asyncio.run(_echo_bot(fake))
+        results = asyncio.run(_bot(fake, engine))
+        assert fake.errors == []
+    engine.dispose()
+    lines = [
+        f"Bot latency, {N_ARTICLES:,} articles on SQLite (loaded in {load_s:.0f} s), "
+        f"{RUNS} runs per row; ms from update pushed to reply accepted by the fake Bot API",
+        "| command                    |  runs |      p50 |      p95 |      p99 | p99<=100 |",
+        "|----------------------------|------:|---------:|---------:|---------:|---------:|",
+        _row("baseline: bare sendMessage", bare, None),
+        _row("baseline: echo bot", echo, None),
+        *(_row(name, ms, TARGET_P99_MS) for name, ms in results.items()),
+    ]
+    print("\n" + "\n".join(lines))
+    over = [name for name, ms in results.items() if _pct(ms, 99) > TARGET_P99_MS]
+    assert not over, f"p99 over {TARGET_P99_MS} ms: {over}"
