@@ -16,6 +16,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from itertools import islice
 from pathlib import Path
 
@@ -87,6 +88,10 @@ async def _timed_pushes(fake: FakeTelegram, make_text: Callable[[int], str]) -> 
     return out
 
 
+def _more_edits(fake: FakeTelegram, before: int) -> bool:
+    return len(fake.edits) > before
+
+
 async def _timed_presses(fake: FakeTelegram) -> list[float]:
     """Press paging buttons (pages 2 and 1 in turn); ms from the press to the edit."""
     fake.push_message(CHAT, "/search hội")
@@ -97,7 +102,7 @@ async def _timed_presses(fake: FakeTelegram) -> list[float]:
         before = len(fake.edits)
         start = time.monotonic()
         fake.push_callback(CHAT, message_id, f"s:{2 - i % 2}:hội")
-        await fake.wait_until_async(lambda n=before: len(fake.edits) > n, REPLY_TIMEOUT_SECONDS)
+        await fake.wait_until_async(partial(_more_edits, fake, before), REPLY_TIMEOUT_SECONDS)
         out.append((time.monotonic() - start) * 1000)
     return out
 
