@@ -1,0 +1,202 @@
+"""An HTML page as a flat list of text blocks (selectolax/lexbor), with hostile-page guards."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
+
+from jobs.errors import ParseError, UnsafeDocument
+from storage.text import normalize
+
+# lexbor checks the open-element stack on every block start tag, so parsing N nested <div>s
+# costs O(N^2) (100k levels: ~15 s). Real pages nest a few dozen levels; refuse beyond this.
+MAX_BLOCK_NESTING = 2_000
+_NESTING_TAGS = (
+    "address|article|aside|blockquote|center|details|dialog|dir|div|dl|fieldset|figcaption"
+    "|figure|footer|header|hgroup|listing|main|menu|nav|ol|pre|search|section|summary|ul"
+)
+_OPEN_OR_CLOSE = re.compile(rf"<(/?)(?:{_NESTING_TAGS})\b", re.IGNORECASE)
+_OPEN = re.compile(rf"<(?:{_NESTING_TAGS})\b", re.IGNORECASE)
+
+BLOCK_TAGS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "body", "caption", "center", "dd",
+        "details", "dialog", "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure",
+        "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "html",
+        "legend", "li", "main", "menu", "nav", "ol", "p", "pre", "section", "summary", "table",
+        "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+    }
+)  # fmt: skip
+SKIP_TAGS = frozenset(
+    {
+        "script", "style", "noscript", "template", "head", "title", "select", "option",
+        "optgroup", "button", "input", "textarea", "iframe", "object", "embed", "svg", "math",
+        "canvas", "video", "audio", "map", "meta", "link",
+    }
+)  # fmt: skip
+# Site chrome recognised by id/class: login and search boxes, visit counters, menus, slogans.
+_CHROME_PART = re.compile(
+    r"login|logon|dangnhap|search|timkiem|counter|thongke|visitor|truycap|breadcrumb|slogan"
+    r"|menu|sitemap|advert|quangcao|weblink|lienket|calendar|xemtintheongay",
+    re.IGNORECASE,
+)
+_CHROME_WORD = re.compile(r"(?:^|[\s_-])(?:nav|navbar|banner|logo|footer|toolbar)(?:$|[\s_-])")
+ATTACHMENT_EXTENSIONS = (".pdf", ".doc", ".docx", ".xls", ".xlsx", ".zip", ".rar")
+
+
+@dataclass(slots=True)
+class Block:
+    """Text of one block-level element (children blocks excluded), in document order."""
+
+    lines: list[str]  # normalised, non-empty; <br> splits lines
+    node: LexborNode
+    path: tuple[int, ...]  # mem_ids of the block ancestors, the block's own element last
+    heading: int  # 1-6 for h1-h6, else 0
+    hint: str  # id/class words of the ancestors, lower-case
+    link_chars: int = 0
+    text_chars: int = 0
+    links: list[tuple[str, str]] = field(default_factory=list)  # (text, raw href)
+    link_refs: list[tuple[int, str]] = field(default_factory=list)  # (mem_id of <a>, href)
+
+    @property
+    def text(self) -> str:
+        """The lines joined by spaces."""
+        return " ".join(self.lines)
+
+    @property
+    def chrome(self) -> bool:
+        """Inside a login box, search box, counter, menu or similar site furniture."""
+        return bool(_CHROME_PART.search(self.hint) or _CHROME_WORD.search(self.hint))
+
+    @property
+    def link_density(self) -> float:
+        """Share of the block's characters that sit inside links."""
+        return self.link_chars / self.text_chars if self.text_chars else 0.0
+
+
+@dataclass(slots=True)
+class _Ctx:
+    block: LexborNode | None
+    path: tuple[int, ...]
+    heading: int
+    hint: str
+    skip: bool
+    link: int  # mem_id of the enclosing <a href>, 0 when none
+
+
+def load_document(data: str | bytes) -> LexborHTMLParser:
+    """Parses a page after the nesting guard; UnsafeDocument for pathological nesting.
+
+    Bytes are read as UTF-8 (the portal's encoding, whatever the page declares) when they
+    decode, else by the page's declared charset, undecodable bytes becoming U+FFFD.
+    """
+    source: str | bytes = data
+    if isinstance(data, bytes):
+        try:
+            source = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            source = data.replace(b"\x00", b"")
+    text = source if isinstance(source, str) else source.decode("utf-8", "replace")
+    if isinstance(source, str):
+        source = source.replace("\x00", "")
+    if len(_OPEN.findall(text)) > MAX_BLOCK_NESTING:
+        depth = deepest = 0
+        for match in _OPEN_OR_CLOSE.finditer(text):
+            depth = depth - 1 if match.group(1) else depth + 1
+            deepest = max(deepest, depth)
+        if deepest > MAX_BLOCK_NESTING:
+            raise UnsafeDocument(f"page nests {deepest} block elements (limit {MAX_BLOCK_NESTING})")
+    try:
+        return LexborHTMLParser(source, encoding=isinstance(source, bytes))
+    except (SelectolaxError, ValueError, RuntimeError, LookupError) as exc:
+        raise ParseError(f"HTML could not be parsed: {exc}") from exc
+
+
+def base_href(doc: LexborHTMLParser, url: str) -> str:
+    """The page's <base href> resolved against its URL, else the URL."""
+    base = doc.css_first("base[href]")
+    href = base.attributes.get("href") if base is not None else None
+    return urljoin(url, href.strip()) if href else url
+
+
+def absolute(base: str, href: str) -> str | None:
+    """href made absolute; None for javascript:, mailto: and other non-http links."""
+    joined = urljoin(base, href.strip())
+    return joined.split("#", 1)[0] if urlsplit(joined).scheme in ("http", "https") else None
+
+
+def is_attachment(url: str) -> bool:
+    """A document link (PDF, Word, Excel, archives, DNN LinkClick file tickets)."""
+    path = urlsplit(url).path.lower()
+    return path.endswith(ATTACHMENT_EXTENSIONS) or path.endswith("/linkclick.aspx")
+
+
+def blocks_of(root: LexborNode) -> list[Block]:
+    """The text blocks under root, in document order (one pass, no recursion)."""
+    blocks: list[Block] = []
+    ctxs: dict[int, _Ctx] = {}
+    root_ctx = _Ctx(None, (), 0, "", False, 0)
+    link_text: dict[int, list[str]] = {}
+    current: Block | None = None
+    parts: list[str] = []
+
+    def flush() -> None:
+        nonlocal current, parts
+        if current is not None:
+            lines = [line for line in (normalize(x) for x in "".join(parts).split("\n")) if line]
+            if lines or current.link_refs:
+                current.lines = lines
+                current.text_chars = sum(len(line) for line in lines)
+                current.links = [
+                    (normalize("".join(link_text.get(ref, ()))), href)
+                    for ref, href in current.link_refs
+                ]
+                blocks.append(current)
+        current, parts = None, []
+
+    for node in root.traverse(include_text=True):
+        parent = node.parent
+        ctx = ctxs.get(parent.mem_id, root_ctx) if parent is not None else root_ctx
+        tag = node.tag
+        if tag == "-text":
+            if ctx.skip or ctx.block is None:
+                continue
+            text = (node.text_content or "").replace("\n", " ").replace("\r", " ")
+            if current is None or current.node.mem_id != ctx.block.mem_id:
+                flush()
+                current = Block([], ctx.block, ctx.path, ctx.heading, ctx.hint)
+            parts.append(text)
+            if ctx.link:
+                current.link_chars += len(text.strip())
+                link_text.setdefault(ctx.link, []).append(text)
+            continue
+        if tag is None or tag.startswith("-"):
+            continue
+        if ctx.skip or tag in SKIP_TAGS:
+            ctxs[node.mem_id] = _Ctx(ctx.block, ctx.path, 0, ctx.hint, True, 0)
+            continue
+        attrs = node.attributes
+        own = " ".join(v for k, v in attrs.items() if k in ("id", "class") and v)
+        hint = f"{ctx.hint} {own.lower()}"[-300:] if own else ctx.hint
+        if tag in BLOCK_TAGS:
+            flush()
+            heading = int(tag[1]) if tag[0] == "h" and tag[1:].isdigit() else 0
+            ctxs[node.mem_id] = _Ctx(node, (*ctx.path, node.mem_id), heading, hint, False, 0)
+            continue
+        link = ctx.link
+        if tag == "a" and attrs.get("href"):
+            link = node.mem_id
+            if current is None or ctx.block is None or current.node.mem_id != ctx.block.mem_id:
+                flush()
+                if ctx.block is not None:
+                    current = Block([], ctx.block, ctx.path, ctx.heading, ctx.hint)
+            if current is not None:
+                current.link_refs.append((link, attrs.get("href") or ""))
+        elif tag == "br" and current is not None:
+            parts.append("\n")
+        ctxs[node.mem_id] = _Ctx(ctx.block, ctx.path, ctx.heading, hint, False, link)
+    flush()
+    return blocks
