@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 # so every 429 does not also raise a deprecation warning.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
-ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+ALLOWED_UPDATES = ["message", "callback_query"]
 CONCURRENT_UPDATES = 8  # a slow search in one chat must not hold up the others
 POLL_TIMEOUT_SECONDS = 10  # long-poll wait per getUpdates
 PAGE_PATTERN = "^(" + "|".join(PREFIXES) + ")"

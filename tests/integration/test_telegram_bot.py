@@ -271,3 +271,19 @@ async def test_a_reply_over_the_chat_limit_waits_and_is_sent(
     sent = await fake.wait_for_messages_async(2, chat_id=USER)
     assert fake.count_429 >= 1
     assert sent[1].at - sent[0].at >= 0.9
+
+
+async def test_a_failed_send_is_logged_without_token_and_answered(
+    fake: FakeTelegram, bot: TelegramChannel, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.fail_next(1, 500)
+    assert await ask(fake, "/help") == "Xin lỗi, đã có lỗi khi xử lý yêu cầu. Vui lòng thử lại sau."
+    assert "telegram handler failed" in caplog.text
+    assert fake.token not in caplog.text and fake.token.split(":")[1] not in caplog.text
+
+
+async def test_group_chats_answer_commands_only(fake: FakeTelegram, bot: TelegramChannel) -> None:
+    group = -100123
+    fake.push_message(group, "xin chào mọi người", chat_type="supergroup")
+    assert (await ask(fake, "/latest@fake_portal_bot 1", chat=group)).startswith("1 tin mới nhất")
+    assert len(fake.texts_to(group)) == 1  # the chatter before the command got no answer
