@@ -162,10 +162,12 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
             loop.add_signal_handler(sig, stop.set)
 
 
-async def serve(settings: Settings, stdin: TextIO | None = None) -> int:
-    """Run everything until a signal, or (console mode) the end of input."""
+async def serve(
+    settings: Settings, stdin: TextIO | None = None, stop: asyncio.Event | None = None
+) -> int:
+    """Run everything until a signal or `stop` is set, or (console mode) the end of input."""
     engine = await asyncio.to_thread(open_database, settings)
-    stop = asyncio.Event()
+    stop = stop or asyncio.Event()
     _stop_on_signals(stop)
     try:
         async with background_jobs(settings, engine):

@@ -1,0 +1,75 @@
+"""The composition root end to end: run the service against the fake Bot API, subscribe by
+command, store an article, and see the alert arrive through the wired dispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from pydantic import HttpUrl, SecretStr
+
+from bot.app import serve
+from bot.settings import Settings
+from bot.web import bind
+from jobs.enqueue import make_on_stored
+from storage.articles import store_articles
+from storage.db import make_engine, session_scope
+from storage.models import ArticleBase
+from tests.fakes.telegram_api import FakeTelegram
+
+USER = 3003
+SERVE_STOP_SECONDS = 15.0
+
+
+def _store_article(db_url: str) -> None:
+    engine = make_engine(db_url)
+    published = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+    article = ArticleBase(
+        key="newsid:alert-1",
+        source="tinh",
+        url="https://thuathienhue.gov.vn/vi-vn/tin/newsid/alert-1",
+        title="Hội nghị về Quy chế dân chủ ở cơ sở",
+        body="Sáng nay tỉnh tổ chức hội nghị về quy chế dân chủ.",
+        published_at=published,
+        local_date=published.date(),
+    )
+    hook = make_on_stored(tz=Settings(_env_file=None).tz)  # type: ignore[call-arg]
+    with session_scope(engine) as session:
+        result = store_articles(session, items=[(article, "hash-1")], now=published)
+        assert hook(session, result) == 1
+    engine.dispose()
+
+
+async def test_service_answers_commands_and_delivers_alerts(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'svc.db'}"
+    with FakeTelegram() as fake:
+        fake.limits.private_burst = 50
+        sock = bind("127.0.0.1", 0)
+        port = sock.getsockname()[1]
+        sock.close()  # serve() binds LISTEN_PORT itself; this only picked a free port
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            database_url=db_url,
+            sources_file=tmp_path / "none.toml",  # no polling: no network in tests
+            telegram_bot_token=SecretStr(fake.token),
+            telegram_api_url=HttpUrl(fake.url),
+            listen_port=port,
+        )
+        stop = asyncio.Event()
+        service = asyncio.create_task(serve(settings, stop=stop))
+        try:
+            fake.push_message(USER, "/subscribe quy chế dân chủ")
+            [reply] = await fake.wait_for_messages_async(1, chat_id=USER, timeout=15)
+            assert reply.plain_text == "Đã đăng ký chủ đề “quy chế dân chủ”."
+            async with httpx.AsyncClient() as client:
+                health = await client.get(f"http://127.0.0.1:{port}/healthz")
+            assert health.json() == {"status": "ok"}
+            await asyncio.to_thread(_store_article, db_url)
+            alert = (await fake.wait_for_messages_async(2, chat_id=USER, timeout=15))[1]
+            assert "Hội nghị về Quy chế dân chủ ở cơ sở" in (alert.plain_text or "")
+        finally:
+            stop.set()
+            assert await asyncio.wait_for(service, SERVE_STOP_SECONDS) == 0
+        assert fake.errors == []
