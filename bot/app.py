@@ -113,7 +113,7 @@ def _start_scheduler(settings: Settings, engine: Engine) -> Any:
     # WIRING (scheduler, jobs.scheduler): one poll job per configured source, and the
     # delivery hook (jobs.enqueue.make_on_stored) that queues alerts in the store transaction.
     try:
-        from jobs.enqueue import make_on_stored  # noqa: I001 (jobs.sources may not exist yet)
+        from jobs.enqueue import make_on_stored
         from jobs.fetch import Fetcher
         from jobs.scheduler import build_scheduler
         from jobs.sources import load_sources
