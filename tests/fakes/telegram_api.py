@@ -143,6 +143,11 @@ class FakeTelegram:
         """Accepted messages to one chat, in order."""
         return [m for m in self.sent if m.chat_id == chat_id]
 
+    def message(self, chat_id: int | str, message_id: int) -> dict[str, Any] | None:
+        """A message as Telegram holds it now (after edits; None if unknown or deleted)."""
+        with self.state.lock:
+            return self.state.messages.get((chat_id, message_id))
+
     def texts_to(self, chat_id: int | str) -> list[str]:
         """Plain texts (after HTML parsing) sent to one chat."""
         return [m.plain_text or m.text or "" for m in self.messages_to(chat_id)]
@@ -184,6 +189,31 @@ class FakeTelegram:
         """Most accepted messages in any window of `window` seconds (all chats, or one)."""
         sent = self.sent if chat_id is None else self.messages_to(chat_id)
         return max_in_window((m.at for m in sent), window)
+
+    def max_per_chat_window(self, window: float = 1.0) -> int:
+        """Most accepted messages to any single chat in any window of `window` seconds."""
+        by_chat: dict[int | str, list[float]] = {}
+        for m in self.sent:
+            by_chat.setdefault(m.chat_id, []).append(m.at)
+        return max((max_in_window(times, window) for times in by_chat.values()), default=0)
+
+    @property
+    def deleted(self) -> list[tuple[int | str, int]]:
+        """Accepted deleteMessage calls as (chat_id, message_id)."""
+        with self.state.lock:
+            return list(self.state.deleted)
+
+    def clear(self) -> None:
+        """Forget recorded messages, calls and rate-limit history (e.g. after a warm-up)."""
+        with self.state.lock:
+            self.state.sent.clear()
+            self.state.edits.clear()
+            self.state.callback_answers.clear()
+            self.state.chat_actions.clear()
+            self.state.deleted.clear()
+            self.state.limiter.reset()
+            self.state.count_429 = 0
+            self.calls.clear()
 
     def reset_limits(self) -> None:
         """Forget past sends for rate limiting (recorded messages stay)."""
@@ -257,6 +287,8 @@ class FakeTelegram:
         }
         if entities := command_entities(text):
             message["entities"] = entities
+        with self.state.lock:  # so the bot can reply to it, edit checks find it, etc.
+            self.state.messages[(chat_id, message["message_id"])] = message
         return self._push({"message": message})
 
     def push_callback(

@@ -111,6 +111,7 @@ class BotState:
         self.edits: list[dict[str, Any]] = []
         self.callback_answers: list[dict[str, Any]] = []
         self.chat_actions: list[tuple[int | str, str]] = []
+        self.deleted: list[tuple[int | str, int]] = []
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.count_429 = 0
         self.messages: dict[tuple[Hashable, int], dict[str, Any]] = {}
@@ -176,6 +177,7 @@ class BotState:
         parsed = self._text(params) if method == "sendMessage" else None
         markup = self._markup(params)
         chat_id = self.chat(params)
+        self._check_reply(chat_id, params.get("reply_parameters"))
         now = self.clock()
         is_group = isinstance(chat_id, str) or chat_id < 0
         with self.lock:
@@ -216,6 +218,24 @@ class BotState:
             self.sent.append(record)
             self.lock.notify_all()
         return message
+
+    def _check_reply(self, chat_id: int | str, reply: dict[str, Any] | None) -> None:
+        if not reply or reply.get("allow_sending_without_reply"):
+            return
+        target = reply.get("chat_id", chat_id)
+        with self.lock:
+            if (target, reply["message_id"]) not in self.messages:
+                raise bad("message to be replied not found")
+
+    def delete(self, params: dict[str, Any]) -> bool:
+        """deleteMessage of a message the fake knows (sent by the bot or pushed by a user)."""
+        chat_id = self.chat(params)
+        with self.lock:
+            if self.messages.pop((chat_id, params["message_id"]), None) is None:
+                raise bad("message to delete not found")
+            self.deleted.append((chat_id, params["message_id"]))
+            self.lock.notify_all()
+        return True
 
     def edit(self, method: str, params: dict[str, Any]) -> dict[str, Any] | bool:
         """editMessageText / editMessageReplyMarkup of a message the bot sent."""
@@ -306,6 +326,8 @@ class BotState:
             return self.send(method, params)
         if method in {"editMessageText", "editMessageReplyMarkup"}:
             return self.edit(method, params)
+        if method == "deleteMessage":
+            return self.delete(params)
         if method == "getMe":
             return self.me()
         if method == "getUpdates":

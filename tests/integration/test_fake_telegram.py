@@ -49,10 +49,21 @@ def timed_fake(clock: ManualClock) -> Iterator[FakeTelegram]:
         yield server
 
 
+@pytest.fixture(scope="module", autouse=True)
+def http() -> Iterator[httpx.Client]:
+    """One keep-alive client for the raw calls (a new client per call costs ~50 ms)."""
+    with httpx.Client(timeout=CLIENT_TIMEOUT) as client:
+        _client.append(client)
+        yield client
+        _client.clear()
+
+
+_client: list[httpx.Client] = []
+
+
 def call(fake: FakeTelegram, method: str, **params: Any) -> httpx.Response:
     """One raw Bot API call with a JSON body."""
-    url = f"{fake.base_url}{fake.token}/{method}"
-    return httpx.post(url, json=params, timeout=CLIENT_TIMEOUT)
+    return _client[0].post(f"{fake.base_url}{fake.token}/{method}", json=params)
 
 
 def description(resp: httpx.Response) -> str:
@@ -526,3 +537,31 @@ async def test_ptb_sees_conflict_while_webhook_is_set(fake: FakeTelegram) -> Non
         assert info.url == "https://bot.example.vn/hook"
         assert await bot.delete_webhook()
         assert await bot.get_updates() == ()
+
+
+def test_reply_to_a_pushed_message_and_delete(fake: FakeTelegram) -> None:
+    pushed = fake.push_message(42, "/search quy chế")["message"]
+    reply = {"message_id": pushed["message_id"]}
+    ok = call(fake, "sendMessage", chat_id=42, text="kết quả", reply_parameters=reply)
+    assert ok.status_code == 200
+    missing = call(fake, "sendMessage", chat_id=43, text="x", reply_parameters={"message_id": 999})
+    assert description(missing) == "Bad Request: message to be replied not found"
+    sent_id = ok.json()["result"]["message_id"]
+    assert call(fake, "deleteMessage", chat_id=42, message_id=sent_id).json()["result"] is True
+    again = call(fake, "deleteMessage", chat_id=42, message_id=sent_id)
+    assert description(again) == "Bad Request: message to delete not found"
+    assert fake.message(42, sent_id) is None
+    assert fake.deleted == [(42, sent_id)]
+
+
+def test_window_statistics_and_clear(timed_fake: FakeTelegram, clock: ManualClock) -> None:
+    timed_fake.limits.enabled = False
+    for chat in (1, 1, 2):
+        call(timed_fake, "sendMessage", chat_id=chat, text="x")
+    clock.now += 1.0
+    call(timed_fake, "sendMessage", chat_id=1, text="x")
+    assert timed_fake.max_per_window(1.0) == 3
+    assert timed_fake.max_per_chat_window(1.0) == 2
+    assert timed_fake.max_per_window(1.0, chat_id=2) == 1
+    timed_fake.clear()
+    assert (timed_fake.sent, timed_fake.calls, timed_fake.count_429) == ([], [], 0)
