@@ -93,23 +93,22 @@ def run(settings: Settings, demo: bool = False) -> int:
 @contextlib.asynccontextmanager
 async def background_jobs(settings: Settings, engine: Engine) -> AsyncIterator[None]:
     """The scheduler (polls sources) and the dispatcher (sends alerts), stopped on exit."""
-    scheduler = _start_scheduler(settings, engine)
-    stop = asyncio.Event()
-    dispatcher = _start_dispatcher(settings, engine, stop)
-    try:
-        yield
-    finally:
-        stop.set()
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
-        if dispatcher is not None:
-            try:
-                await asyncio.wait_for(dispatcher, DISPATCHER_STOP_SECONDS)
-            except Exception as exc:  # shutting down: report, never hang or crash the exit
-                log.warning("dispatcher did not stop cleanly: %r", exc)
+    async with contextlib.AsyncExitStack() as stack:
+        _start_scheduler(settings, engine, stack)
+        stop = asyncio.Event()
+        dispatcher = _start_dispatcher(settings, engine, stop)
+        try:
+            yield
+        finally:
+            stop.set()
+            if dispatcher is not None:
+                try:
+                    await asyncio.wait_for(dispatcher, DISPATCHER_STOP_SECONDS)
+                except Exception as exc:  # shutting down: report, never hang or crash the exit
+                    log.warning("dispatcher did not stop cleanly: %r", exc)
 
 
-def _start_scheduler(settings: Settings, engine: Engine) -> Any:
+def _start_scheduler(settings: Settings, engine: Engine, stack: contextlib.AsyncExitStack) -> None:
     # WIRING (scheduler, jobs.scheduler): one poll job per configured source, and the
     # delivery hook (jobs.enqueue.make_on_stored) that queues alerts in the store transaction.
     try:
@@ -119,25 +118,26 @@ def _start_scheduler(settings: Settings, engine: Engine) -> Any:
         from jobs.sources import load_sources
     except ImportError as exc:
         log.warning("scheduler not available (%s): no polling", exc)
-        return None
+        return
     try:
         sources = load_sources(settings.sources_file)
     except (OSError, ValueError) as exc:
         log.error("cannot read sources file %s: %s; no polling", settings.sources_file, exc)
-        return None
+        return
     fetcher = Fetcher(
         deadline=settings.http_deadline_seconds,
         max_bytes=settings.http_max_body_bytes,
         per_host=settings.http_per_host_concurrency,
         user_agent=settings.http_user_agent,
     )
+    stack.push_async_callback(fetcher.aclose)
     on_stored = make_on_stored(tz=settings.tz)
     scheduler = build_scheduler(
         sources, fetcher=fetcher, engine=engine, tz=settings.tz, on_stored=on_stored
     )
     scheduler.start()
+    stack.callback(scheduler.shutdown, wait=False)  # runs before the fetcher closes
     log.info("scheduler started with %d sources", len(sources))
-    return scheduler
 
 
 def _start_dispatcher(
