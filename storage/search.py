@@ -17,7 +17,8 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, text
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from storage.models import Article
 from storage.query import MAX_QUERY_CHARS, Query, QueryError, parse_query, to_fts5, to_tsquery
@@ -40,6 +41,7 @@ RANK_WINDOW = 100
 COUNT_CAP = 1000
 MAX_PER_PAGE = 50
 
+_HIT_COLUMNS = ("id", "title", "url", "published_at", "local_date", "source", "body", "summary")
 _SQL = {
     "sqlite": {
         "ids": "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q"
@@ -100,6 +102,11 @@ def search(
     dialect = session.get_bind().dialect.name
     sql = _SQL[dialect]
     compiled = to_fts5(parsed) if dialect == "sqlite" else to_tsquery(parsed)
+    if dialect == "postgresql":
+        # psycopg prepares a statement after a few runs and PostgreSQL may then keep a
+        # generic plan that cannot see how common the words are (twice as slow measured);
+        # a plan per query picks the primary-key walk for common words, the GIN index for rare.
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     total = int(
         session.execute(text(sql["count"]), {"q": compiled, "cap": COUNT_CAP + 1}).scalar_one()
     )
@@ -134,31 +141,32 @@ def _candidates(session: Session, ids: list[int]) -> list[Candidate]:
         Article.title_folded,
         func.substr(Article.body_folded, 1, SCORED_BODY_CHARS),
         Article.published_at,
-    ).where(Article.id.in_(ids))  # type: ignore[union-attr]
+    ).where(col(Article.id).in_(ids))
     return [Candidate(int(i), t, b or "", p) for i, t, b, p in session.execute(stmt)]
 
 
 def _hits(session: Session, ids: list[int], query: Query) -> list[SearchHit]:
     if not ids:
         return []
-    rows = session.exec(select(Article).where(Article.id.in_(ids))).all()  # type: ignore[union-attr]
-    by_id = {a.id: a for a in rows}
+    columns = [col(getattr(Article, name)) for name in _HIT_COLUMNS]
+    stmt = sa_select(*columns).where(col(Article.id).in_(ids))
+    by_id = {row[0]: row for row in session.execute(stmt)}
     phrase = snippet_phrase(query)
     hits = []
     for i in ids:
-        a = by_id.get(i)
-        if a is None:  # deleted between the two reads
+        row = by_id.get(i)
+        if row is None:  # deleted between the two reads
             continue
-        source_text = a.body or a.summary or a.title
+        _, title, url, published_at, local_date, source, body, summary = row
         hits.append(
             SearchHit(
                 article_id=i,
-                title=a.title,
-                url=a.url,
-                published_at=a.published_at,
-                local_date=a.local_date,
-                source=a.source,
-                snippet=make_snippet(source_text, query.highlight, phrase),
+                title=title,
+                url=url,
+                published_at=published_at,
+                local_date=local_date,
+                source=source,
+                snippet=make_snippet(body or summary or title, query.highlight, phrase),
             )
         )
     return hits
