@@ -16,45 +16,35 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+import httpx
+
+from tests.fakes.telegram_faults import Fault, FaultQueue, server_error
 from tests.fakes.telegram_http import Request, Response, ThreadedHttpServer
-from tests.fakes.telegram_limits import Limits, max_in_window
-from tests.fakes.telegram_methods import BotState, SentMessage
+from tests.fakes.telegram_limits import Limits
+from tests.fakes.telegram_methods import BotState
 from tests.fakes.telegram_params import ApiError, check_call, decode_params, methods_by_lower
+from tests.fakes.telegram_records import DEFAULT_WAIT, Recorded, SentMessage
 from tests.fakes.telegram_updates import chat_json, command_entities, user_json
 
 DEFAULT_TOKEN = "123456:TEST-fake-token-for-the-portal-bot"
 TOKEN_RE = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{1,64}")
+CLIENT_TIMEOUT = 10.0  # seconds, for call_api
 PATH_RE = re.compile(r"/bot([^/]*)/([A-Za-z0-9_]+)/?")
-DEFAULT_WAIT = 5.0  # seconds the wait_* helpers wait by default
-SERVER_ERRORS = {500: b'{"ok":false,"error_code":500,"description":"Internal Server Error"}'}
-BAD_GATEWAY_HTML = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
 
 __all__ = ["DEFAULT_TOKEN", "FakeTelegram", "Limits", "SentMessage"]
-
-
-@dataclass
-class _Fault:
-    kind: str  # "fail" | "delay" | "drop"
-    method: str | None  # None: any method
-    status: int = 500
-    seconds: float = 0.0
-    after_record: bool = False
 
 
 def _json(status: int, payload: dict[str, Any]) -> Response:
     return Response(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
 
 
-class FakeTelegram:
-    """The fake Bot API server; see the module docstring and the attributes below."""
+class FakeTelegram(Recorded):
+    """The fake Bot API server; see the module docstring, Recorded (readers) and below."""
 
     def __init__(
         self,
@@ -72,8 +62,8 @@ class FakeTelegram:
         if limits is not None:
             self.state.limits = self.state.limiter.limits = limits
         self.calls: list[tuple[str, int]] = []  # (method, HTTP status) of every call
-        self._faults: deque[_Fault] = deque()
-        self._fault_lock = threading.Lock()
+        self.faults = FaultQueue()
+        self._client: httpx.Client | None = None
         self._server = ThreadedHttpServer(self._handle)
 
     # ----- lifecycle -----------------------------------------------------------------------
@@ -82,8 +72,17 @@ class FakeTelegram:
         self._server.start()
         return self
 
+    def call_api(self, method: str, **params: Any) -> httpx.Response:
+        """One raw Bot API call with a JSON body over a keep-alive client (for tests)."""
+        if self._client is None:
+            self._client = httpx.Client(timeout=CLIENT_TIMEOUT)
+        return self._client.post(f"{self.base_url}{self.token}/{method}", json=params)
+
     def stop(self) -> None:
         """Stop webhook delivery, close every connection, stop the thread."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
         if self._server.port and not self._server.loop.is_closed():
             try:
                 self._server.run(self.state.updates.close(), DEFAULT_WAIT)
@@ -118,7 +117,7 @@ class FakeTelegram:
         """Tracebacks of crashes inside the fake (a test can assert there are none)."""
         return self._server.errors
 
-    # ----- configuration and recorded state ---------------------------------------------------
+    # ----- configuration ------------------------------------------------------------------
     @property
     def limits(self) -> Limits:
         """Telegram's sending limits as enforced now; mutate fields to tune a test."""
@@ -132,135 +131,6 @@ class FakeTelegram:
     @known_chats.setter
     def known_chats(self, chats: set[int | str] | None) -> None:
         self.state.known_chats = None if chats is None else set(chats)
-
-    @property
-    def sent(self) -> list[SentMessage]:
-        """Every accepted message, in order (a copy)."""
-        with self.state.lock:
-            return list(self.state.sent)
-
-    def messages_to(self, chat_id: int | str) -> list[SentMessage]:
-        """Accepted messages to one chat, in order."""
-        return [m for m in self.sent if m.chat_id == chat_id]
-
-    def message(self, chat_id: int | str, message_id: int) -> dict[str, Any] | None:
-        """A message as Telegram holds it now (after edits; None if unknown or deleted)."""
-        with self.state.lock:
-            return self.state.messages.get((chat_id, message_id))
-
-    def texts_to(self, chat_id: int | str) -> list[str]:
-        """Plain texts (after HTML parsing) sent to one chat."""
-        return [m.plain_text or m.text or "" for m in self.messages_to(chat_id)]
-
-    @property
-    def edits(self) -> list[dict[str, Any]]:
-        """Accepted editMessageText/editMessageReplyMarkup calls (their parameters)."""
-        with self.state.lock:
-            return list(self.state.edits)
-
-    @property
-    def callback_answers(self) -> list[dict[str, Any]]:
-        """Accepted answerCallbackQuery calls (their parameters)."""
-        with self.state.lock:
-            return list(self.state.callback_answers)
-
-    @property
-    def commands(self) -> dict[tuple[str, str], list[dict[str, str]]]:
-        """setMyCommands results: (scope JSON, language code) -> commands."""
-        with self.state.lock:
-            return dict(self.state.commands)
-
-    def commands_for(self, language_code: str = "") -> list[dict[str, str]]:
-        """The default-scope command list for a language ("" = all languages)."""
-        return self.commands.get(('{"type": "default"}', language_code), [])
-
-    @property
-    def chat_actions(self) -> list[tuple[int | str, str]]:
-        """Accepted sendChatAction calls as (chat_id, action)."""
-        with self.state.lock:
-            return list(self.state.chat_actions)
-
-    @property
-    def count_429(self) -> int:
-        """How many sends were refused with 429."""
-        return self.state.count_429
-
-    def max_per_window(self, window: float = 1.0, chat_id: int | str | None = None) -> int:
-        """Most accepted messages in any window of `window` seconds (all chats, or one)."""
-        sent = self.sent if chat_id is None else self.messages_to(chat_id)
-        return max_in_window((m.at for m in sent), window)
-
-    def max_per_chat_window(self, window: float = 1.0) -> int:
-        """Most accepted messages to any single chat in any window of `window` seconds."""
-        by_chat: dict[int | str, list[float]] = {}
-        for m in self.sent:
-            by_chat.setdefault(m.chat_id, []).append(m.at)
-        return max((max_in_window(times, window) for times in by_chat.values()), default=0)
-
-    @property
-    def deleted(self) -> list[tuple[int | str, int]]:
-        """Accepted deleteMessage calls as (chat_id, message_id)."""
-        with self.state.lock:
-            return list(self.state.deleted)
-
-    def clear(self) -> None:
-        """Forget recorded messages, calls and rate-limit history (e.g. after a warm-up)."""
-        with self.state.lock:
-            self.state.sent.clear()
-            self.state.edits.clear()
-            self.state.callback_answers.clear()
-            self.state.chat_actions.clear()
-            self.state.deleted.clear()
-            self.state.limiter.reset()
-            self.state.count_429 = 0
-            self.calls.clear()
-
-    def reset_limits(self) -> None:
-        """Forget past sends for rate limiting (recorded messages stay)."""
-        with self.state.lock:
-            self.state.limiter.reset()
-
-    # ----- waiting without sleeps ---------------------------------------------------------------
-    def wait_until(self, predicate: Callable[[], bool], timeout: float = DEFAULT_WAIT) -> None:
-        """Block until predicate() is true (re-checked on every recorded event) or time out."""
-        with self.state.lock:
-            if not self.state.lock.wait_for(predicate, timeout):
-                raise TimeoutError(f"condition not met within {timeout} s")
-
-    def wait_for_messages(
-        self, n: int, timeout: float = DEFAULT_WAIT, chat_id: int | str | None = None
-    ) -> list[SentMessage]:
-        """Block until at least n messages were accepted (to chat_id, if given); return them."""
-
-        def done() -> bool:
-            sent = self.state.sent
-            if chat_id is None:
-                return len(sent) >= n
-            return sum(1 for m in sent if m.chat_id == chat_id) >= n
-
-        try:
-            self.wait_until(done, timeout)
-        except TimeoutError:
-            got = len(self.sent if chat_id is None else self.messages_to(chat_id))
-            raise TimeoutError(f"{got} of {n} messages sent within {timeout} s") from None
-        return self.sent if chat_id is None else self.messages_to(chat_id)
-
-    async def wait_for_messages_async(
-        self,
-        n: int,
-        timeout: float = DEFAULT_WAIT,  # noqa: ASYNC109 - same signature as the sync variant
-        chat_id: int | str | None = None,
-    ) -> list[SentMessage]:
-        """wait_for_messages for async tests (waits in a worker thread, the loop keeps running)."""
-        return await asyncio.to_thread(self.wait_for_messages, n, timeout, chat_id)
-
-    async def wait_until_async(
-        self,
-        predicate: Callable[[], bool],
-        timeout: float = DEFAULT_WAIT,  # noqa: ASYNC109 - same signature as the sync variant
-    ) -> None:
-        """wait_until for async tests."""
-        await asyncio.to_thread(self.wait_until, predicate, timeout)
 
     # ----- updates from users ---------------------------------------------------------------
     def push_message(
@@ -357,29 +227,17 @@ class FakeTelegram:
         self, n: int = 1, status: int = 500, *, method: str | None = "sendMessage"
     ) -> None:
         """The next n calls of `method` (None: any) answer 500 (JSON) or 502 (nginx HTML)."""
-        self._add_faults(n, _Fault("fail", method, status=status))
+        self.faults.add(n, Fault("fail", method, status=status))
 
     def delay_next(self, n: int, seconds: float, *, method: str | None = "sendMessage") -> None:
         """The next n calls are handled (a message IS recorded), then answered `seconds` late."""
-        self._add_faults(n, _Fault("delay", method, seconds=seconds))
+        self.faults.add(n, Fault("delay", method, seconds=seconds))
 
     def drop_next(
         self, n: int = 1, *, after_record: bool = False, method: str | None = "sendMessage"
     ) -> None:
         """The next n calls get their connection closed unanswered (recorded if after_record)."""
-        self._add_faults(n, _Fault("drop", method, after_record=after_record))
-
-    def _add_faults(self, n: int, fault: _Fault) -> None:
-        with self._fault_lock:
-            self._faults.extend([fault] * n)
-
-    def _take_fault(self, method: str) -> _Fault | None:
-        with self._fault_lock:
-            for fault in self._faults:
-                if fault.method is None or fault.method == method:
-                    self._faults.remove(fault)
-                    return fault
-        return None
+        self.faults.add(n, Fault("drop", method, after_record=after_record))
 
     # ----- HTTP ---------------------------------------------------------------------------------
     async def _handle(self, request: Request) -> Response:
@@ -391,12 +249,12 @@ class FakeTelegram:
         method = methods_by_lower().get(m.group(2).lower())
         if method is None:
             return _json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
-        fault: _Fault | None = None
+        fault: Fault | None = None
         try:
             params = check_call(method, decode_params(request))
-            fault = self._take_fault(method)
+            fault = self.faults.take(method)
             if fault and fault.kind == "fail":
-                return self._record(method, self._server_error(fault.status))
+                return self._record(method, server_error(fault.status))
             if fault and fault.kind == "drop" and not fault.after_record:
                 return self._record(method, Response(drop=True))
             result = await self.state.call(method, params)
@@ -408,13 +266,6 @@ class FakeTelegram:
         if fault and fault.kind == "delay":
             await asyncio.sleep(fault.seconds)
         return self._record(method, response)
-
-    def _server_error(self, status: int) -> Response:
-        if status == 502:
-            return Response(502, BAD_GATEWAY_HTML, content_type="text/html")
-        body = SERVER_ERRORS.get(status)
-        desc = {"ok": False, "error_code": status, "description": "Internal Server Error"}
-        return Response(status, body or json.dumps(desc).encode())
 
     def _record(self, method: str, response: Response) -> Response:
         with self.state.lock:

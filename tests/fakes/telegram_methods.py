@@ -11,15 +11,14 @@ import re
 import threading
 import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
 from typing import Any
 
 from tests.fakes.telegram_html import HtmlError, Parsed, check_text
 from tests.fakes.telegram_limits import Limits, RateLimiter
 from tests.fakes.telegram_params import ApiError, bad
+from tests.fakes.telegram_records import SentMessage, check_inline_keyboard, is_message_method
 from tests.fakes.telegram_updates import UpdateQueue, WebhookState
 
-CALLBACK_DATA_MAX = 64  # bytes
 CALLBACK_TEXT_MAX = 200
 COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
 LANG_RE = re.compile(r"[a-z]{2}")
@@ -35,62 +34,7 @@ NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly "
     "the same as a current content and reply markup of the message"
 )
-TEXT_BUTTONS = "Text buttons are unallowed in the inline keyboard"
 QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
-
-
-def is_message_method(method: str) -> bool:
-    """Methods that post a message, so Telegram's sending limits apply."""
-    if method == "sendChatAction":
-        return False
-    return method.startswith("send") or method in {
-        "copyMessage", "copyMessages", "forwardMessage", "forwardMessages",
-    }  # fmt: skip
-
-
-@dataclass(frozen=True)
-class SentMessage:
-    """One accepted message as the bot sent it (text as given, plus Telegram's parse of it)."""
-
-    method: str
-    chat_id: int | str
-    message_id: int
-    text: str | None
-    parse_mode: str | None
-    plain_text: str | None
-    entities: tuple[dict[str, Any], ...]
-    reply_markup: dict[str, Any] | None
-    link_preview_options: dict[str, Any] | None
-    disable_web_page_preview: bool | None
-    at: float  # the fake's monotonic clock when accepted
-    params: dict[str, Any] = field(repr=False)
-
-    @property
-    def previews_disabled(self) -> bool:
-        """True when the bot asked for no link preview (either way of asking)."""
-        if self.link_preview_options and self.link_preview_options.get("is_disabled"):
-            return True
-        return bool(self.disable_web_page_preview)
-
-    def buttons(self) -> list[dict[str, Any]]:
-        """Every inline keyboard button, row by row."""
-        rows = (self.reply_markup or {}).get("inline_keyboard", [])
-        return [button for row in rows for button in row]
-
-
-def check_inline_keyboard(markup: dict[str, Any]) -> None:
-    """Telegram's rules for inline buttons beyond the field types."""
-    for row in markup.get("inline_keyboard", []):
-        for button in row:
-            actions = set(button) - {"text", "icon_custom_emoji_id", "style"}
-            if len(actions) != 1:
-                raise bad(f"can't parse inline keyboard button: {TEXT_BUTTONS}")
-            data = button.get("callback_data")
-            if data is not None and not 1 <= len(data.encode("utf-8")) <= CALLBACK_DATA_MAX:
-                raise bad("BUTTON_DATA_INVALID")
-            url = button.get("url")
-            if url is not None and not re.match(r"(https?|tg)://\S+$", url):
-                raise bad("BUTTON_URL_INVALID")
 
 
 class BotState:
