@@ -48,6 +48,17 @@ COMMANDS: list[tuple[str, str, dict[str, str]]] = [
     ("help", "", {"vi": "Hướng dẫn", "en": "Help"}),
 ]
 
+# Shown in /help to admins only, never in the public command menu.
+ADMIN_COMMANDS: list[tuple[str, str, dict[str, str]]] = [
+    (
+        "broadcast",
+        "[dân chủ] Nội dung thông báo",
+        {"vi": "Gửi thông báo (mọi người hoặc một chủ đề)", "en": "Announce (all or a topic)"},
+    ),
+    ("stats", "", {"vi": "Thống kê", "en": "Statistics"}),
+    ("sources", "", {"vi": "Tình trạng các nguồn", "en": "Health of each source"}),
+]
+
 MESSAGES: dict[str, dict[str, str]] = {
     "start": {
         "vi": "Xin chào! Bot gửi tin mới từ cổng thông tin điện tử của tỉnh: tìm bài, "
@@ -226,6 +237,43 @@ MESSAGES: dict[str, dict[str, str]] = {
     "flood": {
         "vi": "Bạn gửi lệnh quá nhanh. Vui lòng chờ khoảng {seconds} giây rồi thử lại.",
         "en": "You are sending commands too fast. Please wait about {seconds} seconds.",
+    },
+    "admin_help_title": {"vi": "Lệnh quản trị:", "en": "Admin commands:"},
+    "broadcast_usage": {
+        "vi": "Cách dùng: /broadcast nội dung (gửi mọi người) hoặc /broadcast [chủ đề] nội dung",
+        "en": "Usage: /broadcast text (everyone) or /broadcast [topic] text",
+    },
+    "broadcast_too_long": {
+        "vi": "Thông báo quá dài (tối đa {max} ký tự).",
+        "en": "The announcement is too long (at most {max} characters).",
+    },
+    "broadcast_none": {
+        "vi": "Không có cuộc trò chuyện nào nhận thông báo này.",
+        "en": "No chat would receive this announcement.",
+    },
+    "broadcast_done": {
+        "vi": "Đã xếp hàng gửi thông báo tới {n} cuộc trò chuyện.",
+        "en": "Announcement queued for {n} chats.",
+    },
+    "stats_title": {"vi": "Thống kê", "en": "Statistics"},
+    "stats_articles": {
+        "vi": "Bài viết: {n} (mới trong 24 giờ: {new})",
+        "en": "Articles: {n} (new in 24 hours: {new})",
+    },
+    "stats_chats": {
+        "vi": "Cuộc trò chuyện: {active} đang nhận, {inactive} đã dừng",
+        "en": "Chats: {active} active, {inactive} stopped",
+    },
+    "stats_topics": {"vi": "Chủ đề đăng ký: {n}", "en": "Subscribed topics: {n}"},
+    "stats_deliveries": {"vi": "Gửi tin 24 giờ qua: ", "en": "Deliveries in 24 hours: "},
+    "sources_none": {
+        "vi": "Chưa nguồn nào được quét.",
+        "en": "No source has been polled yet.",
+    },
+    "sources_title": {"vi": "Tình trạng các nguồn:", "en": "Sources:"},
+    "sources_line": {
+        "vi": "Lần thành công cuối: {ok}; lỗi liên tiếp: {fails}; số mục lần cuối: {items}",
+        "en": "Last success: {ok}; failures in a row: {fails}; items last time: {items}",
     },
     "admin_only": {
         "vi": "Lệnh này chỉ dành cho quản trị viên.",

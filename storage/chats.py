@@ -165,3 +165,14 @@ def list_subscriptions(session: Session, *, chat_id: int) -> list[Subscription]:
         .order_by(col(Subscription.created_at), col(Subscription.id))
     )
     return list(session.exec(stmt).all())
+
+
+def broadcast_recipients(session: Session, *, topic: str | None = None) -> list[int]:
+    """Active chats on a delivering platform; with a topic, only that topic's subscribers."""
+    stmt = select(Chat.id).where(Chat.active == True, Chat.platform != "console")  # noqa: E712
+    if topic is not None:
+        subscribed = select(Subscription.chat_id).where(
+            Subscription.topic_folded == topic_key(normalize(topic))
+        )
+        stmt = stmt.where(col(Chat.id).in_(subscribed))
+    return [int(cid) for cid in session.exec(stmt.order_by(col(Chat.id))).all() if cid]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.commands.base import Ctx, parse_hhmm
-from bot.i18n import COMMANDS, LANGS, t
+from bot.i18n import ADMIN_COMMANDS, COMMANDS, LANGS, t
 from bot.replies import Inline, Reply, Text
 from storage import chats
 from storage.chats import MAX_TOPIC_CHARS, MAX_TOPICS_PER_CHAT, AddOutcome
@@ -15,19 +15,28 @@ _ALL_WORDS = {"all", "tat ca", "het"}
 _RANGE_SPLIT = re.compile(r"\s*(?:-|–|—|đến|den|to)\s*", re.IGNORECASE)
 
 
-def help_lines(lang: str) -> list[list[Inline]]:
-    """Every command with an example, one per line."""
-    lines: list[list[Inline]] = [[Text(t(lang, "help_title"), bold=True)]]
-    for name, example, descriptions in COMMANDS:
+def _usage_lines(lang: str, commands: list[tuple[str, str, dict[str, str]]]) -> list[list[Inline]]:
+    lines: list[list[Inline]] = []
+    for name, example, descriptions in commands:
         usage = f"/{name} {example}".rstrip()
         lines.append([Text(usage, bold=True), Text(f" — {descriptions[lang]}")])
+    return lines
+
+
+def help_lines(lang: str, admin: bool = False) -> list[list[Inline]]:
+    """Every command with an example, one per line (admin commands for admins only)."""
+    lines: list[list[Inline]] = [[Text(t(lang, "help_title"), bold=True)]]
+    lines += _usage_lines(lang, COMMANDS)
     lines.append([Text(t(lang, "help_plain"), italic=True)])
+    if admin:
+        lines += [[], [Text(t(lang, "admin_help_title"), bold=True)]]
+        lines += _usage_lines(lang, ADMIN_COMMANDS)
     return lines
 
 
 def help_cmd(ctx: Ctx, _args: str) -> Reply:
     """/help."""
-    return Reply(lines=help_lines(ctx.lang))
+    return Reply(lines=help_lines(ctx.lang, ctx.request.is_admin))
 
 
 def start(ctx: Ctx, _args: str) -> Reply:
@@ -41,7 +50,7 @@ def start(ctx: Ctx, _args: str) -> Reply:
         title=req.chat_title,
     )
     key = "start_back" if started.reactivated else "start"
-    return Reply(lines=[[Text(t(ctx.lang, key))], [], *help_lines(ctx.lang)])
+    return Reply(lines=[[Text(t(ctx.lang, key))], [], *help_lines(ctx.lang, req.is_admin)])
 
 
 def _shown(topic: str) -> str:

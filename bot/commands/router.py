@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from bot.commands import lists, prefs
+from bot.commands import admin, lists, prefs
 from bot.commands.base import Command, Ctx, Request, Services, split_command
 from bot.i18n import pick_language, t
 from bot.ratelimit import Verdict
@@ -29,7 +29,11 @@ COMMANDS: dict[str, Command] = {
     "quiet": prefs.quiet,
     "lang": prefs.lang,
 }
-ADMIN_COMMANDS: dict[str, Command] = {}
+ADMIN_COMMANDS: dict[str, Command] = {
+    "broadcast": admin.broadcast,
+    "stats": admin.stats,
+    "sources": admin.sources,
+}
 
 
 @dataclass(frozen=True)
