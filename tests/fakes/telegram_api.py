@@ -1,14 +1,31 @@
 """A fake Telegram Bot API over real HTTP on 127.0.0.1, checked against the Bot API 10.1 facts.
 
-    with FakeTelegram() as fake:
-        bot = telegram.Bot(fake.token, base_url=fake.base_url)   # ".../bot" + token + /method
+    with FakeTelegram() as fake:                       # or fake.start() ... fake.stop()
+        bot = telegram.Bot(fake.token, base_url=fake.base_url)   # PTB adds <token>/<method>
+        # ApplicationBuilder().token(fake.token).base_url(fake.base_url); TELEGRAM_API_URL=fake.url
         await bot.send_message(42, "<b>Xin chào</b>", parse_mode="HTML")
-        fake.wait_for_messages(1); assert fake.messages_to(42)[0].plain_text == "Xin chào"
+        await fake.wait_for_messages_async(1)          # or fake.wait_for_messages(1) in sync code
+        assert fake.messages_to(42)[0].plain_text == "Xin chào"
 
-Every call: token (malformed -> 404, unknown -> 401), method (unknown -> 404), parameters
-(required, types, nested objects; see telegram_params), then the method's own rules
-(telegram_methods), Telegram's sending limits (telegram_limits) and injected faults.
-Methods the fake does not implement answer {"ok":true,"result":true} after those checks.
+Each call is checked in order: token (malformed -> 404, unknown -> 401 Unauthorized), method
+(unknown -> 404 Not Found; names case-insensitive), parameters from the query string, JSON,
+form or multipart body (required -> 400 "<field> is empty", types, JSON-serialized objects
+against the spec's types), injected faults, then the method's own rules:
+- sendMessage (and other send*/copy/forward): HTML per telegram_html, 1-4096 UTF-16 units,
+  inline keyboards (callback_data 1-64 bytes -> BUTTON_DATA_INVALID), reply_parameters,
+  chat checks (known_chats -> 400 "chat not found", block() -> 403), Telegram's limits
+  (telegram_limits; 429 with retry_after, not recorded), then recorded in `sent`;
+- editMessageText/editMessageReplyMarkup ("not found", "not modified"), deleteMessage,
+  answerCallbackQuery (only ids from push_callback, once), setMyCommands/getMyCommands/
+  deleteMyCommands (command [a-z0-9_]{1,32}, description 1-256, 2-letter language_code),
+  getMe, getUpdates (offset/limit/timeout long poll; a newer poll ends an older one with 409;
+  409 while a webhook is set), setWebhook (https, or http on 127.0.0.1; secret_token
+  [A-Za-z0-9_-]{1,256}; updates then POSTed one at a time with X-Telegram-Bot-Api-Secret-Token),
+  deleteWebhook, getWebhookInfo, sendChatAction (known actions);
+- every other spec method answers {"ok":true,"result":true} once its parameters pass (so a
+  method returning an object, e.g. getChat, is not faithfully faked).
+Faults (fail_next/delay_next/drop_next) apply to the next calls of one method (sendMessage by
+default; method=None for any), in the order they were asked for. Readers and waits: Recorded.
 """
 
 from __future__ import annotations
@@ -142,6 +159,7 @@ class FakeTelegram(Recorded):
         language_code: str | None = "vi",
         chat_type: str | None = None,
         first_name: str = "Cán bộ",
+        date: int | None = None,
     ) -> dict[str, Any]:
         """Queue an Update with a user's text message (bot_command entity for "/cmd")."""
         user = user_json(
@@ -152,7 +170,7 @@ class FakeTelegram(Recorded):
             "message_id": self.state.new_message_id(chat_id),
             "from": user,
             "chat": chat_json(chat_id, kind, first_name),
-            "date": int(time.time()),
+            "date": int(time.time()) if date is None else date,
             "text": text,
         }
         if entities := command_entities(text):

@@ -154,12 +154,14 @@ class UpdateQueue:
             if isinstance(status, int) and 200 <= status < 300:
                 if self.pending and self.pending[0] is update:
                     self.pending.pop(0)
+                self.on_change()
                 backoff = WEBHOOK_RETRY_FIRST
                 continue
             self.webhook.last_error_date = int(time.time())
             self.webhook.last_error_message = (
                 f"Wrong response from the webhook: {status}" if isinstance(status, int) else status
             )
+            self.on_change()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), backoff)
             backoff = min(backoff * 2, WEBHOOK_RETRY_MAX)
