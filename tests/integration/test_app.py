@@ -1,5 +1,6 @@
 """The composition root end to end: run the service against the fake Bot API, subscribe by
-command, store an article, and see the alert arrive through the wired dispatcher."""
+command, store an article, and see the alert (and an admin's broadcast) arrive through the
+wired dispatcher."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from storage.models import ArticleBase
 from tests.fakes.telegram_api import FakeTelegram
 
 USER = 3003
+ADMIN = 3004
 SERVE_STOP_SECONDS = 15.0
 
 
@@ -56,6 +58,7 @@ async def test_service_answers_commands_and_delivers_alerts(tmp_path: Path) -> N
             telegram_bot_token=SecretStr(fake.token),
             telegram_api_url=HttpUrl(fake.url),
             listen_port=port,
+            telegram_admin_ids=[ADMIN],
         )
         stop = asyncio.Event()
         service = asyncio.create_task(serve(settings, stop=stop))
@@ -69,6 +72,11 @@ async def test_service_answers_commands_and_delivers_alerts(tmp_path: Path) -> N
             await asyncio.to_thread(_store_article, db_url)
             alert = (await fake.wait_for_messages_async(2, chat_id=USER, timeout=15))[1]
             assert "Hội nghị về Quy chế dân chủ ở cơ sở" in (alert.plain_text or "")
+            fake.push_message(ADMIN, "/broadcast [quy che dan chu] Họp lúc 14:00 <b>&")
+            [queued] = await fake.wait_for_messages_async(1, chat_id=ADMIN, timeout=15)
+            assert queued.plain_text == "Đã xếp hàng gửi thông báo tới 1 cuộc trò chuyện."
+            notice = (await fake.wait_for_messages_async(3, chat_id=USER, timeout=15))[2]
+            assert notice.plain_text == "Họp lúc 14:00 <b>&"
         finally:
             stop.set()
             assert await asyncio.wait_for(service, SERVE_STOP_SECONDS) == 0
