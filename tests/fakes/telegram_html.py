@@ -172,8 +172,9 @@ def parse_html(source: str, *, allow_tg_links: bool = False) -> Parsed:
     """Parse Telegram HTML into text and entities, or raise HtmlError like the Bot API."""
     text: list[str] = []
     pos16 = 0  # UTF-16 length of the text so far
-    stack: list[tuple[str, int, dict[str, str | int], dict[str, str]]] = []
-    entities: list[Entity] = []
+    stack: list[tuple[str, int, dict[str, str | int], dict[str, str], int]] = []
+    entities: list[tuple[int, Entity]] = []  # (order the tag opened, entity)
+    opened = 0
     i = 0
     n = len(source)
     while i < n:
@@ -191,7 +192,7 @@ def parse_html(source: str, *, allow_tg_links: bool = False) -> Parsed:
             name = source[lt + 2 : gt].strip().lower()
             if not stack:
                 raise _fail(f"Unexpected end tag at byte offset {at}")
-            open_name, start16, extra, attrs = stack.pop()
+            open_name, start16, extra, attrs, seq = stack.pop()
             if name != open_name:
                 raise _fail(
                     f'Unmatched end tag at byte offset {at}, expected "</{open_name}>", '
@@ -206,7 +207,7 @@ def parse_html(source: str, *, allow_tg_links: bool = False) -> Parsed:
                 if lang.startswith("language-") and len(lang) > len("language-"):
                     stack[-1][2]["language"] = lang[len("language-") :]
             elif pos16 > start16:
-                entities.append(Entity(kind, start16, pos16 - start16, extra))
+                entities.append((seq, Entity(kind, start16, pos16 - start16, extra)))
             i = gt + 1
             continue
         m = NAME_RE.match(source, lt + 1)
@@ -216,12 +217,13 @@ def parse_html(source: str, *, allow_tg_links: bool = False) -> Parsed:
         if gt < 0:
             raise _fail(f"Unclosed start tag at byte offset {at}")
         attrs = _attributes(source, lt + 1 + len(name), gt)
-        stack.append((name, pos16, _open_tag(name, attrs, at, allow_tg_links), attrs))
+        stack.append((name, pos16, _open_tag(name, attrs, at, allow_tg_links), attrs, opened))
+        opened += 1
         i = gt + 1
     if stack:
         raise _fail(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
-    entities.sort(key=lambda e: (e.offset, -e.length))
-    return Parsed("".join(text), tuple(entities))
+    entities.sort(key=lambda pair: (pair[1].offset, -pair[1].length, pair[0]))  # outer first
+    return Parsed("".join(text), tuple(e for _, e in entities))
 
 
 def check_text(
