@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from telegram import LinkPreviewOptions, Update
+from telegram import CallbackQuery, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter
 from telegram.ext import ContextTypes
@@ -106,19 +106,26 @@ async def on_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await query.answer()
     if pressed is None:
         return
-    msgs = to_messages(pressed.reply)
-    if pressed.replace and len(msgs) == 1:
-        try:
-            await query.edit_message_text(
-                msgs[0].text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=msgs[0].reply_markup,
-                link_preview_options=_preview(msgs[0]),
-            )
-            return
-        except BadRequest as exc:  # e.g. the message is too old to edit: send it anew
-            log.info("could not edit a paged list: %s", exc.message)
-    await send(context, query.message.chat.id, pressed.reply)
+    if not (pressed.replace and await _replace(query, pressed.reply)):
+        await send(context, query.message.chat.id, pressed.reply)
+
+
+async def _replace(query: CallbackQuery, reply: Reply) -> bool:
+    """Edit the button's message into `reply`; False when it cannot be (then send anew)."""
+    msgs = to_messages(reply)
+    if len(msgs) != 1:
+        return False
+    try:
+        await query.edit_message_text(
+            msgs[0].text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=msgs[0].reply_markup,
+            link_preview_options=_preview(msgs[0]),
+        )
+    except BadRequest as exc:  # e.g. the message is too old to edit
+        log.info("could not edit a paged list: %s", exc.message)
+        return False
+    return True
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -287,3 +287,17 @@ async def test_group_chats_answer_commands_only(fake: FakeTelegram, bot: Telegra
     fake.push_message(group, "xin chào mọi người", chat_type="supergroup")
     assert (await ask(fake, "/latest@fake_portal_bot 1", chat=group)).startswith("1 tin mới nhất")
     assert len(fake.texts_to(group)) == 1  # the chatter before the command got no answer
+
+
+async def test_a_page_that_cannot_be_edited_is_sent_anew(
+    fake: FakeTelegram, bot: TelegramChannel
+) -> None:
+    fake.push_callback(USER, 987654, "s:2:hội nghị")  # no such message to edit
+    [page] = await fake.wait_for_messages_async(1, chat_id=USER)
+    assert "(trang 2/3)" in (page.plain_text or "")
+    assert fake.edits == []
+
+
+def test_webhook_mode_needs_a_secret(fake: FakeTelegram, sqlite_engine: Engine) -> None:
+    with pytest.raises(ValueError, match="TELEGRAM_WEBHOOK_SECRET"):
+        make_channel(fake, sqlite_engine, telegram_webhook_url="https://bot.example.vn/hook")
