@@ -1,0 +1,207 @@
+"""Article pages of DNN-like portals: title, date line, clean body paragraphs, attachments."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from selectolax.lexbor import LexborHTMLParser, SelectolaxError
+
+from jobs.dates import parse_portal_datetime
+from jobs.errors import LayoutNotRecognised, ParseError
+from jobs.html_blocks import Block, absolute, base_href, blocks_of, is_attachment, load_document
+from jobs.html_listing import parse_listing
+from jobs.items import ParsedArticle
+from jobs.sources import Selectors
+from storage.text import fold, normalize
+
+__all__ = ["parse_article", "parse_listing"]
+
+MIN_PARAGRAPH = 25  # shorter blocks are labels, buttons, captions
+MAX_TITLE = 500
+MAX_DATE_LINE = 120
+_DATE_WORDS = re.compile(
+    r"^\W*(?:ngay\s*)?(?:cap nhat|dang|dang ngay|dang luc|ngay dang|xuat ban|thoi gian|ngay"
+    r"|posted|updated|published|date)\b[^0-9]{0,20}\d"
+)
+# Headings of the trailing blocks that end an article ("Các tin khác", the date picker...).
+_STOP = re.compile(
+    r"^\W*(?:cac tin khac|tin khac|xem tin theo ngay|tin lien quan|cac tin lien quan"
+    r"|cac tin da dua|cac tin cu hon|tin cung chuyen muc|y kien ban doc|gui y kien|binh luan)\b"
+)
+# Chrome lines dropped wherever they appear (folded text).
+_CHROME_LINE = re.compile(
+    r"^\W*(?:tim kiem|dang nhap|nguoi dung\s*:|mat khau\s*:|thong ke truy cap|tong (?:so )?"
+    r"(?:luot )?truy ca?p|truy ca?p hien tai|dang truy cap|luot truy cap|so luot truy cap"
+    r"|dang online|ban in|in bai|in trang|gui email|gui bai|chia se|ve dau trang|quay lai|tro ve"
+    r"|nguon\s*:)"
+)
+_SUMMARY_HINT = re.compile(r"sapo|summary|tomtat|mota|lead|desc|intro", re.IGNORECASE)
+
+
+def _date_line(block: Block, tz: ZoneInfo) -> datetime | None:
+    for line in block.lines:
+        if len(line) <= MAX_DATE_LINE and _DATE_WORDS.search(fold(line)):
+            found = parse_portal_datetime(line, tz=tz)
+            if found is not None:
+                return found
+    return None
+
+
+def _pure_date(block: Block, tz: ZoneInfo) -> datetime | None:
+    text = block.text
+    if len(text) > 60 or sum(ch.isdigit() for ch in text) < 6:
+        return None
+    return parse_portal_datetime(text, tz=tz)
+
+
+def _body_container(blocks: list[Block]) -> int | None:
+    """mem_id of the element holding most paragraph text (own, parent, half to grandparent)."""
+    scores: dict[int, float] = {}
+    depth: dict[int, int] = {}
+    for block in blocks:
+        if block.chrome or block.text_chars < MIN_PARAGRAPH or block.link_density > 0.5:
+            continue
+        for back, weight in ((1, 1.0), (2, 1.0), (3, 0.5)):
+            if len(block.path) >= back:
+                key = block.path[-back]
+                scores[key] = scores.get(key, 0.0) + weight * block.text_chars
+                depth[key] = len(block.path) - back
+    if not scores:
+        return None
+    return max(scores, key=lambda key: (scores[key], depth[key]))
+
+
+def _title_index(blocks: list[Block], date_at: int | None) -> int | None:
+    usable = [
+        i
+        for i, b in enumerate(blocks)
+        if not b.chrome and 10 <= b.text_chars <= MAX_TITLE and b.link_density <= 0.5
+    ]
+    h1s = [i for i in usable if blocks[i].heading == 1]
+    if date_at is None:
+        return h1s[0] if h1s else None
+    near = [i for i in h1s if abs(i - date_at) <= 3]
+    if near:
+        return near[0]
+    before = [i for i in usable if i < date_at]
+    return before[-1] if before else None
+
+
+def _bare_date(
+    blocks: list[Block], container: int, tz: ZoneInfo
+) -> tuple[int | None, datetime | None]:
+    """A date alone on its line ("16/12/2011 08:30") just before or at the body's start."""
+    first = next((i for i, b in enumerate(blocks) if container in b.path), None)
+    if first is None:
+        return None, None
+    for i in range(max(0, first - 3), min(len(blocks), first + 2)):
+        if not blocks[i].chrome and (found := _pure_date(blocks[i], tz)) is not None:
+            return i, found
+    return None, None
+
+
+def _find_date(blocks: list[Block], tz: ZoneInfo) -> tuple[int | None, datetime | None]:
+    for i, block in enumerate(blocks):
+        if not block.chrome and (found := _date_line(block, tz)) is not None:
+            return i, found
+    return None, None
+
+
+def _paragraphs(blocks: list[Block], base: str) -> tuple[list[str], list[tuple[str, str]]]:
+    lines: list[str] = []
+    files: list[tuple[str, str]] = []
+    for block in blocks:
+        docs = [(text, url) for text, href in block.links if (url := absolute(base, href))]
+        docs = [(text, url) for text, url in docs if is_attachment(url)]
+        if block.chrome or (block.link_density > 0.5 and not docs):
+            continue
+        if _STOP.search(fold(block.text)) and block.text_chars <= 60:
+            break
+        for line in block.lines:
+            if not (_CHROME_LINE.search(fold(line)) and len(line) <= 150):
+                lines.append(line)
+        for text, url in docs:
+            name = text or url.rstrip("/").rsplit("/", 1)[-1]
+            if (name, url) not in files:
+                files.append((name, url))
+    return lines, files
+
+
+def _meta(doc: LexborHTMLParser, *names: str) -> str:
+    for name in names:
+        node = doc.css_first(f'meta[property="{name}"], meta[name="{name}"]')
+        content = node.attributes.get("content") if node is not None else None
+        if content:
+            return normalize(content)
+    return ""
+
+
+def _selected(doc: LexborHTMLParser, selector: str | None) -> str | None:
+    if not selector:
+        return None
+    try:
+        node = doc.css_first(selector)
+    except SelectolaxError as exc:
+        raise ParseError(f"invalid CSS selector {selector!r}") from exc
+    if node is None:
+        raise LayoutNotRecognised(f"selector {selector!r} matched nothing")
+    return normalize(node.text(separator=" "))
+
+
+def parse_article(
+    html: str | bytes, *, url: str, selectors: Selectors | None = None, tz: ZoneInfo
+) -> ParsedArticle:
+    """Title, date, clean NFC body paragraphs and attachment links of one article page."""
+    sel = selectors or Selectors()
+    doc = load_document(html)
+    base = base_href(doc, url)
+    root = doc.body or doc.root
+    if root is None:
+        raise LayoutNotRecognised("empty page")
+    blocks = blocks_of(root)
+    date_at, published = _find_date(blocks, tz)
+    container = None if sel.article_body else _body_container(blocks)
+    if date_at is None and container is not None:
+        date_at, published = _bare_date(blocks, container, tz)
+    if sel.article_date:
+        published = parse_portal_datetime(_selected(doc, sel.article_date) or "", tz=tz)
+    title_at = _title_index(blocks, date_at)
+    if sel.article_body:
+        try:
+            body_node = doc.css_first(sel.article_body)
+        except SelectolaxError as exc:
+            raise ParseError(f"invalid CSS selector {sel.article_body!r}") from exc
+        if body_node is None:
+            raise LayoutNotRecognised(f"selector {sel.article_body!r} matched nothing")
+        region = blocks_of(body_node)
+    else:
+        start = max(i for i in (date_at, title_at, -1) if i is not None) + 1
+        region = [b for b in blocks[start:] if container is not None and container in b.path]
+    title = _selected(doc, sel.article_title) if sel.article_title else None
+    if title is None:
+        title = blocks[title_at].text if title_at is not None else ""
+    if not title:
+        page_title = doc.css_first("title")
+        title = _meta(doc, "og:title") or (normalize(page_title.text()) if page_title else "")
+    lines, files = _paragraphs(region, base)
+    if not title:
+        raise LayoutNotRecognised("no article title found")
+    if not lines and not files:
+        raise LayoutNotRecognised("no article body found")
+    summary = ""
+    for block in blocks[: blocks.index(region[0])] if region else ():
+        if _SUMMARY_HINT.search(block.hint) and not block.chrome and block.text_chars >= 20:
+            summary = block.text
+    if published is None:
+        stamp = _meta(doc, "article:published_time", "og:published_time", "pubdate", "date")
+        published = parse_portal_datetime(stamp, tz=tz) if stamp else None
+    return ParsedArticle(
+        url=url,
+        title=title[: MAX_TITLE * 2],
+        published=published,
+        body="\n\n".join(lines),
+        summary=summary,
+        attachments=tuple(files),
+    )
