@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 import telegram
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram.error import BadRequest, EndPointNotFound
 
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_testing import description, keyboard
@@ -218,3 +218,21 @@ async def test_ptb_application_polls_and_replies(fake: FakeTelegram) -> None:
         await app.updater.stop()
         await app.stop()
     assert sent[0].text == "Xin chào!"
+
+
+async def test_ptb_link_preview_options_are_recorded(fake: FakeTelegram) -> None:
+    async with telegram.Bot(fake.token, base_url=fake.base_url) as bot:
+        await bot.send_message(
+            1, "https://hue.gov.vn", link_preview_options=LinkPreviewOptions(is_disabled=True)
+        )
+        await bot.send_message(2, "https://hue.gov.vn")
+    with_preview_off, default = fake.sent
+    assert with_preview_off.link_preview_options == {"is_disabled": True}
+    assert with_preview_off.previews_disabled
+    assert not default.previews_disabled
+
+
+async def test_ptb_unknown_method_is_endpoint_not_found(fake: FakeTelegram) -> None:
+    async with telegram.Bot(fake.token, base_url=fake.base_url) as bot:
+        with pytest.raises(EndPointNotFound):
+            await bot.do_api_request("sendTelepathy", api_kwargs={"chat_id": 1})
