@@ -104,7 +104,11 @@ class TelegramChannel:
         self.web = WebServer(web, sock or bind(settings.listen_host, settings.listen_port))
 
     async def _accept(self, data: dict[str, Any]) -> None:
-        update = Update.de_json(data, self.app.bot)
+        try:
+            update = Update.de_json(data, self.app.bot)
+        except Exception as exc:  # a malformed update is dropped; Telegram must not retry it
+            log.warning("webhook: unreadable update dropped: %r", exc)
+            return
         await self.app.update_queue.put(update)
 
     async def start(self) -> None:

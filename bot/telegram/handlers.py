@@ -99,7 +99,10 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 async def on_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A paging button: the new page replaces the list; an expired one answers below it."""
     query, deps = update.callback_query, _deps(context)
-    if query is None or query.data is None or query.message is None:
+    if query is None:
+        return
+    if query.data is None or query.message is None:
+        await query.answer()  # nothing to page here, but the button must stop spinning
         return
     req = to_request(update, query.data, deps.admin_ids)
     pressed = await asyncio.to_thread(press, deps.services, req)

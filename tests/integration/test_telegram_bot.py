@@ -242,6 +242,11 @@ async def test_webhook_checks_the_secret_and_serves_healthz(
             for headers in ({}, {SECRET_HEADER: "wrong"}):
                 refused = await client.post(WEBHOOK_PATH, json=forged, headers=headers)
                 assert refused.status_code == 403
+            good = {SECRET_HEADER: SECRET}
+            garbled = await client.post(WEBHOOK_PATH, content=b"{not json", headers=good)
+            assert garbled.status_code == 400
+            odd = await client.post(WEBHOOK_PATH, json={"message": 5}, headers=good)
+            assert odd.status_code == 200  # dropped (logged), so Telegram does not retry it
         # Telegram (the fake) delivers a real update with the right secret.
         assert (await ask(fake, "/latest 1")).startswith("1 tin mới nhất:")
         assert fake.webhook_deliveries and all(s == 200 for _i, s in fake.webhook_deliveries)
