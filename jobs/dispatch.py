@@ -89,6 +89,8 @@ class Dispatcher:
         self.window, self.lease_seconds = window, lease_seconds
         self.max_attempts, self.backoff_base = max_attempts, backoff_base
         self.retention_days, self.idle_poll = retention_days, idle_poll
+        # Expired leases (a dead replica's rows) are looked for twice per lease period.
+        self.housekeeping_every = min(HOUSEKEEPING_SECONDS, lease_seconds / 2)
         self.clock, self.monotonic = clock, monotonic
         self.limiter = limiter or RateLimiter(global_rate=global_rate)
         self.stopping = asyncio.Event()
@@ -111,7 +113,7 @@ class Dispatcher:
                     await asyncio.to_thread(
                         io.housekeeping, self.engine, now=self.clock(), days=self.retention_days
                     )
-                    next_housekeeping = self.monotonic() + HOUSEKEEPING_SECONDS
+                    next_housekeeping = self.monotonic() + self.housekeeping_every
                 await self.fill()
                 # Wake when a send finishes (a slot frees), on stop, or to look for due rows.
                 await asyncio.wait(

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -109,3 +115,54 @@ def delivery_rows(engine: Engine) -> list[dict[str, Any]]:
     with session_scope(engine) as session:
         result = session.execute(select(DELIVERIES).order_by(DELIVERIES.c.id))
         return [dict(row._mapping) for row in result]
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_dispatcher_process(
+    db_url: str,
+    *,
+    api_url: str,
+    token: str,
+    workdir: Path,
+    owner: str,
+    window: int,
+    rate: float = 25.0,
+    lease_seconds: float = 60.0,
+) -> subprocess.Popen[bytes]:
+    """`python -m jobs.dispatch` as a real child process (its log goes to workdir)."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": db_url,
+        "TELEGRAM_API_URL": api_url,
+        "TELEGRAM_BOT_TOKEN": token,
+        "TELEGRAM_GLOBAL_RATE": str(rate),
+        "LOG_LEVEL": "INFO",
+    }
+    args = ["--owner", owner, "--window", str(window), "--idle-poll", "0.2"]
+    args += ["--lease-seconds", str(lease_seconds)]
+    # cwd is the scratch folder so no developer .env is read by the child.
+    with (workdir / f"dispatch-{owner}.log").open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "jobs.dispatch", *args],
+            cwd=workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def wait_for_db(check: Callable[[], bool], timeout: float, every: float = 0.05) -> None:
+    """Poll a database condition (rows change without any event a test could await)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"database condition not met within {timeout} s")
+        time.sleep(every)
+
+
+def db_url_of(engine: Engine) -> str:
+    """The engine's URL with its password, for a child process."""
+    return engine.url.render_as_string(hide_password=False)
