@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,6 +16,7 @@ from telegram.ext import ContextTypes
 
 from bot.commands import Request, Services, handle, press
 from bot.i18n import pick_language, t
+from bot.logs import redact
 from bot.replies import Reply
 from bot.telegram.format import TgMessage, to_messages
 
@@ -133,7 +135,9 @@ async def _replace(query: CallbackQuery, reply: Reply) -> bool:
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log a handler's failure (tokens are redacted by the log filter) and answer politely."""
-    log.error("telegram handler failed: %r", context.error, exc_info=context.error)
+    # The traceback is rendered and redacted here: the log filter only sees the message.
+    trace = "".join(traceback.format_exception(context.error)) if context.error else ""
+    log.error("telegram handler failed: %s", redact(trace.rstrip()))
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     user = update.effective_user
