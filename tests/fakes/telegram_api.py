@@ -100,7 +100,8 @@ class FakeTelegram(Recorded):
         if self._client is not None:
             self._client.close()
             self._client = None
-        if self._server.port and not self._server.loop.is_closed():
+        loop = self._server.loop
+        if self._server.port and loop is not None and not loop.is_closed():
             try:
                 self._server.run(self.state.updates.close(), DEFAULT_WAIT)
             finally:

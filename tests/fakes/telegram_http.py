@@ -125,7 +125,7 @@ class ThreadedHttpServer:
         self.host = host
         self.port = 0
         self.errors: list[str] = []  # handler crashes (tracebacks); tests can assert it is empty
-        self.loop = asyncio.new_event_loop()
+        self.loop: asyncio.AbstractEventLoop | None = None  # made by start(), closed by stop()
         self._thread: threading.Thread | None = None
         self._server: asyncio.base_events.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -138,35 +138,41 @@ class ThreadedHttpServer:
 
     def start(self) -> None:
         """Listen and serve in a daemon thread; returns once the port is bound."""
+        self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="fake-http", daemon=True)
         self._thread.start()
         if not self._ready.wait(START_TIMEOUT):
             raise RuntimeError("fake HTTP server did not start")
 
     def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self._server = self.loop.run_until_complete(
-            asyncio.start_server(self._serve, self.host, 0, limit=STREAM_LIMIT)
-        )
-        self.port = self._server.sockets[0].getsockname()[1]
-        self._ready.set()
+        loop = self.loop
+        assert loop is not None
+        asyncio.set_event_loop(loop)
         try:
-            self.loop.run_forever()
+            self._server = loop.run_until_complete(
+                asyncio.start_server(self._serve, self.host, 0, limit=STREAM_LIMIT)
+            )
+            self.port = self._server.sockets[0].getsockname()[1]
+            self._ready.set()
+            loop.run_forever()
         finally:
-            self.loop.close()
+            loop.close()
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Run a coroutine on the server loop from another thread and return its result."""
+        if self.loop is None:
+            coro.close()
+            raise RuntimeError("the server is not started")
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
         """Schedule fn(*args) on the server loop (thread-safe)."""
-        if not self.loop.is_closed():
+        if self.loop is not None and not self.loop.is_closed():
             self.loop.call_soon_threadsafe(fn, *args)
 
     def stop(self) -> None:
         """Close every connection, cancel pending work, stop the thread."""
-        if self._thread is None or self.loop.is_closed():
+        if self._thread is None or self.loop is None or self.loop.is_closed():
             return
         with contextlib.suppress(Exception):
             self.run(self._shutdown(), STOP_TIMEOUT)
