@@ -6,6 +6,7 @@ import asyncio
 import json
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -126,26 +127,35 @@ def test_send_chat_action_checks_the_action(fake: FakeTelegram) -> None:
 
 
 # ----- webhook ----------------------------------------------------------------------------------
-@pytest.fixture
-def receiver() -> Iterator[tuple[ThreadedHttpServer, list[Request], threading.Event]]:
-    got: list[Request] = []
-    arrived = threading.Event()
+@dataclass
+class Receiver:
+    """The bot's side of a webhook: records requests, answers `refuse` statuses first."""
 
+    server: ThreadedHttpServer
+    got: list[Request] = field(default_factory=list)
+    accepted: threading.Event = field(default_factory=threading.Event)
+    refuse: list[int] = field(default_factory=list)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
     async def handle(request: Request) -> Response:
-        got.append(request)
-        arrived.set()
+        rec.got.append(request)
+        if rec.refuse:
+            return Response(rec.refuse.pop(0), b"")
+        rec.accepted.set()
         return Response(200, b"")
 
-    server = ThreadedHttpServer(handle)
-    server.start()
-    yield server, got, arrived
-    server.stop()
+    rec = Receiver(ThreadedHttpServer(handle))
+    rec.server.start()
+    yield rec
+    rec.server.stop()
 
 
 def test_webhook_receives_updates_with_the_secret_header(
-    fake: FakeTelegram, receiver: tuple[ThreadedHttpServer, list[Request], threading.Event]
+    fake: FakeTelegram, receiver: Receiver
 ) -> None:
-    server, got, arrived = receiver
+    server, got, arrived = receiver.server, receiver.got, receiver.accepted
     hook = f"{server.url}/telegram/webhook"
     resp = fake.call_api("setWebhook", url=hook, secret_token="s3cr3t-_X")
     assert resp.json()["result"] is True
@@ -205,3 +215,18 @@ async def test_ptb_sees_conflict_while_webhook_is_set(fake: FakeTelegram) -> Non
         assert info.url == "https://bot.example.vn/hook"
         assert await bot.delete_webhook()
         assert await bot.get_updates() == ()
+
+
+def test_webhook_retries_after_a_refusal_and_reports_the_error(
+    fake: FakeTelegram, receiver: Receiver
+) -> None:
+    receiver.refuse = [403, 500]
+    fake.call_api("setWebhook", url=f"{receiver.server.url}/hook", secret_token="right")
+    update = fake.push_message(1, "/start")
+    assert receiver.accepted.wait(CLIENT_TIMEOUT)
+    fake.wait_until(lambda: fake.pending_updates == 0)
+    ids = [json.loads(r.body)["update_id"] for r in receiver.got]
+    assert ids == [update["update_id"]] * 3  # the same update until the bot takes it
+    assert [status for _id, status in fake.webhook_deliveries] == [403, 500, 200]
+    info = fake.call_api("getWebhookInfo").json()["result"]
+    assert info["last_error_message"] == "Wrong response from the webhook: 500"
