@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -26,12 +27,28 @@ PLATFORM = "telegram"
 MAX_REPLY_WAIT_SECONDS = 5.0
 
 
+class ChatTurns:
+    """One update at a time per chat, so answers keep the order of questions (e.g. /lang then
+    /help); different chats still run in parallel. Locks vanish when no update holds them."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def of(self, chat_id: int) -> asyncio.Lock:
+        """The lock of one chat."""
+        lock = self._locks.get(chat_id)
+        if lock is None:
+            lock = self._locks[chat_id] = asyncio.Lock()
+        return lock
+
+
 @dataclass
 class BotDeps:
     """What the handlers need, kept in `application.bot_data["deps"]`."""
 
     services: Services
     admin_ids: frozenset[int] = field(default_factory=frozenset)
+    turns: ChatTurns = field(default_factory=ChatTurns)
 
 
 def _deps(context: ContextTypes.DEFAULT_TYPE) -> BotDeps:
@@ -93,9 +110,10 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if message is None or message.text is None:
         return
     req = to_request(update, message.text, deps.admin_ids)
-    reply = await asyncio.to_thread(handle, deps.services, req)
-    if reply is not None and reply.lines:
-        await send(context, message.chat_id, reply)
+    async with deps.turns.of(message.chat_id):
+        reply = await asyncio.to_thread(handle, deps.services, req)
+        if reply is not None and reply.lines:
+            await send(context, message.chat_id, reply)
 
 
 async def on_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

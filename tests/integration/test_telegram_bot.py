@@ -306,3 +306,15 @@ async def test_a_page_that_cannot_be_edited_is_sent_anew(
 def test_webhook_mode_needs_a_secret(fake: FakeTelegram, sqlite_engine: Engine) -> None:
     with pytest.raises(ValueError, match="TELEGRAM_WEBHOOK_SECRET"):
         make_channel(fake, sqlite_engine, telegram_webhook_url="https://bot.example.vn/hook")
+
+
+async def test_answers_keep_the_order_of_questions(
+    fake: FakeTelegram, bot: TelegramChannel
+) -> None:
+    fake.push_message(USER, "/search hội nghị")  # the slowest command first
+    fake.push_message(USER, "/lang en")
+    fake.push_message(USER, "/help")
+    sent = await fake.wait_for_messages_async(3, chat_id=USER)
+    assert (sent[0].plain_text or "").startswith("Kết quả cho")
+    assert sent[1].plain_text == "Language set to English."
+    assert (sent[2].plain_text or "").startswith("Commands (with an example):")
