@@ -125,12 +125,11 @@ async def on_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await query.answer()  # nothing to page here, but the button must stop spinning
         return
     req = to_request(update, query.data, deps.admin_ids)
-    pressed = await asyncio.to_thread(press, deps.services, req)
-    await query.answer()
-    if pressed is None:
-        return
-    if not (pressed.replace and await _replace(query, pressed.reply)):
-        await send(context, query.message.chat.id, pressed.reply)
+    async with deps.turns.of(query.message.chat.id):
+        pressed = await asyncio.to_thread(press, deps.services, req)
+        await query.answer()
+        if pressed is not None and not (pressed.replace and await _replace(query, pressed.reply)):
+            await send(context, query.message.chat.id, pressed.reply)
 
 
 async def _replace(query: CallbackQuery, reply: Reply) -> bool:
