@@ -175,7 +175,7 @@ def parse_article(
             raise ParseError(f"invalid CSS selector {sel.article_body!r}") from exc
         if body_node is None:
             raise LayoutNotRecognised(f"selector {sel.article_body!r} matched nothing")
-        region = blocks_of(body_node)
+        region, start = blocks_of(body_node), 0
     else:
         start = max(i for i in (date_at, title_at, -1) if i is not None) + 1
         region = [b for b in blocks[start:] if container is not None and container in b.path]
@@ -191,9 +191,11 @@ def parse_article(
     if not lines and not files:
         raise LayoutNotRecognised("no article body found")
     summary = ""
-    for block in blocks[: blocks.index(region[0])] if region else ():
-        if _SUMMARY_HINT.search(block.hint) and not block.chrome and block.text_chars >= 20:
-            summary = block.text
+    if not sel.article_body and region:  # a lead ("sapo") between the date line and the body
+        first = next(i for i, block in enumerate(blocks) if block is region[0])
+        for block in blocks[start:first]:
+            if _SUMMARY_HINT.search(block.hint) and not block.chrome and block.text_chars >= 20:
+                summary = block.text
     if published is None:
         stamp = _meta(doc, "article:published_time", "og:published_time", "pubdate", "date")
         published = parse_portal_datetime(stamp, tz=tz) if stamp else None
