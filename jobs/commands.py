@@ -1,0 +1,235 @@
+"""CLI commands about sources: `poll --once`, `sources list`, `sources test URL`."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.settings import Settings
+from jobs.errors import SourceError
+from jobs.fetch import Fetcher, FetchResult
+from jobs.items import ListingItem, ParsedArticle
+from jobs.parse_feed import parse_feed
+from jobs.parse_html import parse_article, parse_listing
+from jobs.poll import OnStored, PollReport, poll_all
+from jobs.sources import Selectors, SourceConfig, load_sources
+from storage.articles import list_source_states
+from storage.db import make_engine, session_scope, upgrade
+from storage.types import utcnow
+
+# Why a source failed, in the admins' language (reasons are jobs.errors codes).
+REASONS_VI = {
+    "source_error": "không đọc được nguồn",
+    "fetch_error": "không tải được nguồn",
+    "timeout": "quá thời gian chờ",
+    "too_large": "nội dung vượt giới hạn dung lượng",
+    "blocked_address": "địa chỉ nội bộ bị chặn (thêm allow_private nếu là cổng nội bộ)",
+    "too_many_redirects": "chuyển hướng quá nhiều lần",
+    "network": "lỗi mạng",
+    "protocol_error": "máy chủ trả lời sai giao thức HTTP",
+    "decoding": "không giải mã được nội dung",
+    "dns": "không phân giải được tên miền",
+    "bad_url": "địa chỉ URL không hợp lệ",
+    "bad_redirect": "chuyển hướng tới địa chỉ không hợp lệ",
+    "parse_error": "không phân tích được nội dung",
+    "unsafe_document": "tài liệu không an toàn (DTD/entity)",
+    "not_a_feed": "không phải RSS/Atom",
+    "layout_changed": "bố cục trang đã thay đổi (không thấy bài viết)",
+}
+# The dry run prints at most this many listing items and body characters.
+TEST_ITEMS = 20
+TEST_BODY_CHARS = 3000
+
+
+def describe(reason: str) -> str:
+    """A short Vietnamese explanation of a failure reason."""
+    if reason.startswith("http_") and reason[5:].isdigit():
+        return f"máy chủ trả lỗi HTTP {reason[5:]}"
+    return REASONS_VI.get(reason, reason)
+
+
+def _when(moment: datetime | None, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%d/%m/%Y %H:%M") if moment else "-"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _sources(settings: Settings) -> list[SourceConfig] | None:
+    try:
+        return load_sources(settings.sources_file)
+    except (OSError, ValueError) as exc:
+        print(f"Không đọc được tệp nguồn {settings.sources_file}: {exc}", file=sys.stderr)
+        return None
+
+
+def _fetcher(settings: Settings) -> Fetcher:
+    return Fetcher(
+        deadline=settings.http_deadline_seconds,
+        max_bytes=settings.http_max_body_bytes,
+        per_host=settings.http_per_host_concurrency,
+        user_agent=settings.http_user_agent,
+    )
+
+
+def format_poll_table(reports: list[PollReport]) -> str:
+    """The per-source table `poll --once` prints, then one line per failed article page."""
+    rows = [
+        [
+            r.source,
+            str(r.fetched),
+            str(r.new),
+            str(r.edited),
+            str(r.unchanged_304),
+            f"skipped ({r.skipped})" if r.skipped else (r.failed or "-"),
+        ]
+        for r in reports
+    ]
+    text = _table(["source", "fetched", "new", "edited", "unchanged(304)", "failed"], rows)
+    notes = [f"  {r.source}: {e}" for r in reports for e in r.article_errors]
+    return text + ("\n\nfailed article pages:\n" + "\n".join(notes) if notes else "")
+
+
+def poll_once(settings: Settings, *, on_stored: OnStored | None = None) -> int:
+    """Poll every source once (back-off ignored); 0 when none failed, else 1."""
+    sources = _sources(settings)
+    if sources is None:
+        return 2
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+
+        async def run() -> list[PollReport]:
+            fetcher = _fetcher(settings)
+            try:
+                return await poll_all(
+                    sources,
+                    fetcher=fetcher,
+                    engine=engine,
+                    tz=settings.tz,
+                    now=utcnow(),
+                    on_stored=on_stored,
+                    force=True,
+                    default_interval=settings.poll_interval_seconds,
+                )
+            finally:
+                await fetcher.aclose()
+
+        reports = asyncio.run(run())
+    finally:
+        engine.dispose()
+    print(format_poll_table(reports))
+    return 1 if any(r.failed for r in reports) else 0
+
+
+def sources_list(settings: Settings) -> int:
+    """Print each configured source with its health record."""
+    sources = _sources(settings)
+    if sources is None:
+        return 2
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        with session_scope(engine) as s:
+            states = list_source_states(s)
+    finally:
+        engine.dispose()
+    tz = settings.tz
+    rows = []
+    for src in sources:
+        st = states.get(src.name)
+        if st is None:
+            rows.append([src.name, src.kind, "never polled", "-", "0", "-", ""])
+            continue
+        error = (
+            f"{st.last_error}: {describe(st.last_error)} ({_when(st.last_error_at, tz)})"
+            if st.last_error
+            else "-"
+        )
+        rows.append(
+            [
+                src.name,
+                src.kind,
+                _when(st.last_success_at, tz),
+                error,
+                str(st.consecutive_failures),
+                _when(st.next_attempt_at, tz),
+                "layout changed" if st.layout_changed else "",
+            ]
+        )
+    header = ["source", "kind", "last success", "last error", "failures", "next attempt", ""]
+    print(_table(header, rows))
+    return 0
+
+
+def sources_test(settings: Settings, url: str, kind: str | None, allow_private: bool) -> int:
+    """Dry run: fetch `url`, print what would be extracted; touches no database."""
+    try:
+        lines = asyncio.run(_dry_run(settings, url, kind, allow_private))
+    except SourceError as exc:
+        print(f"Lỗi: {describe(exc.reason)} ({exc.reason}: {exc})", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
+def _looks_like_feed(result: FetchResult) -> bool:
+    ctype = (result.content_type or "").lower()
+    head = result.body[:512].lstrip().lower()
+    return any(t in ctype for t in ("xml", "rss", "atom")) or head.startswith(
+        (b"<?xml", b"<rss", b"<feed")
+    )
+
+
+async def _dry_run(
+    settings: Settings, url: str, kind: str | None, allow_private: bool
+) -> list[str]:
+    fetcher = _fetcher(settings)
+    tz = settings.tz
+    try:
+        listing = await fetcher.fetch(url, allow_private=allow_private)
+        kind = kind or ("rss" if _looks_like_feed(listing) else "html")
+        content: dict[str, str] = {}
+        if kind == "rss":
+            items, content = parse_feed(listing.body, base_url=listing.url, tz=tz)
+        else:
+            found = parse_listing(
+                listing.text(), base_url=listing.url, selectors=Selectors(), tz=tz
+            )
+            items = found.items
+        lines = [f"{url} ({kind}): {len(items)} items", ""]
+        lines += [_item_line(i, tz) for i in items[:TEST_ITEMS]]
+        if not items:
+            lines.append("Không tìm thấy bài viết nào: cần khai báo selectors cho nguồn này.")
+            return lines
+        first = items[0]
+        body = content.get(first.guid or "") or content.get(first.url)
+        if body is None:
+            page = await fetcher.fetch(first.url, allow_private=allow_private)
+            article = parse_article(page.text(), url=page.url, selectors=Selectors(), tz=tz)
+        else:
+            article = ParsedArticle(first.url, first.title, first.published, body, first.summary)
+        lines += ["", "first article:", *_article_lines(article, tz)]
+        return lines
+    finally:
+        await fetcher.aclose()
+
+
+def _item_line(item: ListingItem, tz: ZoneInfo) -> str:
+    return f"- {_when(item.published, tz):16}  {item.title}\n  {item.url}"
+
+
+def _article_lines(article: ParsedArticle, tz: ZoneInfo) -> list[str]:
+    body = article.body
+    if len(body) > TEST_BODY_CHARS:
+        body = body[:TEST_BODY_CHARS] + f" … (+{len(article.body) - TEST_BODY_CHARS} ký tự)"
+    lines = [f"title: {article.title}", f"date:  {_when(article.published, tz)}"]
+    lines += [f"link:  {article.url}", "", body]
+    lines += [f"attachment: {name} {link}" for name, link in article.attachments]
+    return lines

@@ -1,0 +1,211 @@
+"""Polling the fake portal over real HTTP into real databases: fetch -> parse -> store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from jobs.fetch import Fetcher
+from jobs.poll import PollReport, poll_source
+from jobs.sources import SourceConfig
+from storage.articles import StoreResult, get_source_state
+from storage.db import session_scope
+from storage.models import Article, SourceState
+from tests.fakes.httpserver import FakeHTTPServer
+from tests.fakes.portal_site import CHROME_TEXTS, LISTING_PATH, TZ, PortalSite, build_site, mount
+
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+INTERVAL = 600
+DEADLINE = 1.5  # short, so trickle and timeout faults end quickly
+MAX_BYTES = 2_000_000
+N_ARTICLES = 12  # 3 listing pages of 5
+
+
+@pytest.fixture
+def server() -> Iterator[FakeHTTPServer]:
+    with FakeHTTPServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def site(server: FakeHTTPServer) -> PortalSite:
+    s = build_site(n_articles=N_ARTICLES, per_page=5)
+    mount(server, s)
+    return s
+
+
+@pytest.fixture
+async def fetcher() -> AsyncIterator[Fetcher]:
+    async with Fetcher(deadline=DEADLINE, max_bytes=MAX_BYTES) as f:
+        yield f
+
+
+def html_source(
+    server: FakeHTTPServer, name: str = "portal", path: str = LISTING_PATH
+) -> SourceConfig:
+    return SourceConfig(
+        name=name, kind="html", urls=[server.url(path)], pages=3,
+        interval_seconds=INTERVAL, allow_private=True,
+    )  # fmt: skip
+
+
+def rss_source(server: FakeHTTPServer, path: str = "/rss.aspx", **kw: object) -> SourceConfig:
+    return SourceConfig.model_validate(
+        {"name": "feed", "kind": "rss", "urls": [server.url(path)], "allow_private": True,
+         "interval_seconds": INTERVAL, **kw}
+    )  # fmt: skip
+
+
+async def poll(
+    source: SourceConfig,
+    engine: Engine,
+    fetcher: Fetcher,
+    now: datetime = NOW,
+    *,
+    force: bool = False,
+    stored: list[StoreResult] | None = None,
+) -> PollReport:
+    def hook(_session: Session, result: StoreResult) -> None:
+        if stored is not None:
+            stored.append(result)
+
+    return await poll_source(
+        source, fetcher=fetcher, engine=engine, tz=TZ, now=now, on_stored=hook, force=force
+    )
+
+
+def count(engine: Engine) -> int:
+    with session_scope(engine) as s:
+        return s.exec(select(func.count()).select_from(Article)).one()
+
+
+def state(engine: Engine, name: str = "portal") -> SourceState:
+    with session_scope(engine) as s:
+        st = get_source_state(s, name=name)
+        assert st is not None
+        return st
+
+
+async def test_first_poll_stores_every_article_with_the_seed_verbatim(
+    engine: Engine, server: FakeHTTPServer, site: PortalSite, fetcher: Fetcher
+) -> None:
+    report = await poll(html_source(server), engine, fetcher)
+    assert report.failed is None and report.article_errors == []
+    assert report.new == N_ARTICLES and report.edited == 0
+    assert report.fetched == 3 + N_ARTICLES  # three listing pages, then each article once
+    seed = site.articles[0]
+    with session_scope(engine) as s:
+        rows = s.exec(select(Article)).all()
+        stored = next(a for a in rows if a.url.endswith(seed.path))
+    assert len(rows) == N_ARTICLES
+    assert stored.title == seed.title
+    assert stored.local_date == date(2011, 12, 16)
+    assert stored.body.split("\n\n")[0] == seed.paragraphs[0].strip()
+    assert not any(chrome in a.body for a in rows for chrome in CHROME_TEXTS)
+    assert state(engine).last_success_at == NOW and state(engine).ever_yielded
+
+
+async def test_second_poll_costs_one_conditional_request_answered_304(
+    engine: Engine, server: FakeHTTPServer, site: PortalSite, fetcher: Fetcher
+) -> None:
+    source = html_source(server)
+    await poll(source, engine, fetcher)
+    before = len(server.received)
+    stored: list[StoreResult] = []
+    report = await poll(source, engine, fetcher, NOW + timedelta(minutes=10), stored=stored)
+    requests = server.received[before:]
+    assert [r.path for r in requests] == [LISTING_PATH]
+    assert requests[0].headers.get("if-none-match")
+    assert report.unchanged_304 == 1 and report.fetched == 0
+    assert report.new == report.edited == 0 and report.failed is None
+    assert stored[0].new == [] and stored[0].edited == []
+    assert count(engine) == N_ARTICLES
+
+
+async def test_counters_changing_on_every_page_do_not_create_edits(
+    engine: Engine, server: FakeHTTPServer, site: PortalSite, fetcher: Fetcher
+) -> None:
+    source = html_source(server)
+    await poll(source, engine, fetcher)
+    site.add_article(title="Thông báo lịch tiếp công dân tháng 12")  # listing changes: 200
+    before = {a.path: server.count(a.path) for a in site.articles}
+    report = await poll(source, engine, fetcher, NOW + timedelta(minutes=10))
+    refetched = [p for p, n in before.items() if server.count(p) > n]
+    assert refetched  # fresh known articles were re-read, with new counters in their pages
+    assert report.new == 1 and report.edited == 0
+
+
+async def test_edited_body_is_stored_as_edited_and_returned_once(
+    engine: Engine, server: FakeHTTPServer, site: PortalSite, fetcher: Fetcher
+) -> None:
+    source = html_source(server)
+    await poll(source, engine, fetcher)
+    correction = "Bài viết đã được đính chính lại số liệu về số đại biểu tham dự hội nghị."
+    article = site.edit_article(3, paragraphs=[*site.articles[3].paragraphs, correction])
+    stored: list[StoreResult] = []
+    report = await poll(source, engine, fetcher, NOW + timedelta(hours=1), stored=stored)
+    assert report.new == 0 and report.edited == 1
+    edited = stored[0].edited[0]
+    assert edited.url.endswith(article.path)
+    assert edited.body.endswith(correction)
+    assert edited.edit_count == 1 and edited.updated_at == NOW + timedelta(hours=1)
+    again = await poll(source, engine, fetcher, NOW + timedelta(hours=2))
+    assert again.edited == 0 and again.new == 0
+    assert count(engine) == N_ARTICLES
+
+
+async def test_article_that_leaves_the_listing_and_returns_is_not_new(
+    engine: Engine, server: FakeHTTPServer, site: PortalSite, fetcher: Fetcher
+) -> None:
+    source = html_source(server)
+    await poll(source, engine, fetcher)
+    gone = site.articles.pop(0)
+    left = await poll(source, engine, fetcher, NOW + timedelta(minutes=10))
+    site.articles.insert(0, gone)
+    back = await poll(source, engine, fetcher, NOW + timedelta(minutes=20))
+    assert left.new == back.new == 0 and back.edited == 0
+    assert left.failed is None and back.failed is None
+    assert count(engine) == N_ARTICLES
+
+
+async def test_rss_variant_uses_feed_content_and_then_answers_304(
+    engine: Engine, server: FakeHTTPServer, site: PortalSite, fetcher: Fetcher
+) -> None:
+    source = rss_source(server)
+    report = await poll(source, engine, fetcher)
+    assert report.new == N_ARTICLES and report.fetched == 1  # bodies come from the feed
+    with session_scope(engine) as s:
+        seed = s.exec(select(Article).where(Article.title == site.articles[0].title)).one()
+    assert seed.local_date == date(2011, 12, 16) and seed.body
+    again = await poll(source, engine, fetcher, NOW + timedelta(minutes=10))
+    assert again.unchanged_304 == 1 and again.fetched == 0 and again.new == 0
+
+
+async def test_atom_without_content_fetches_the_article_pages(
+    engine: Engine, server: FakeHTTPServer, site: PortalSite, fetcher: Fetcher
+) -> None:
+    report = await poll(rss_source(server, "/atom.xml"), engine, fetcher)
+    assert report.failed is None and report.new == N_ARTICLES
+    assert report.fetched == 1 + N_ARTICLES
+    assert all(server.count(a.path) == 1 for a in site.articles)
+
+
+async def test_a_failing_article_page_is_recorded_and_the_others_are_stored(
+    engine: Engine, server: FakeHTTPServer, site: PortalSite, fetcher: Fetcher
+) -> None:
+    source = html_source(server)
+    broken = site.articles[4]
+    server.fault(broken.path, "500")
+    report = await poll(source, engine, fetcher)
+    assert report.new == N_ARTICLES - 1
+    assert report.article_errors == [f"{server.url(broken.path)}: http_500"]
+    # The listing was not cached, so the next poll reads it again and retries the page.
+    mount(server, site)
+    retry = await poll(source, engine, fetcher, NOW + timedelta(minutes=10))
+    assert retry.new == 1 and retry.article_errors == []
+    assert count(engine) == N_ARTICLES
