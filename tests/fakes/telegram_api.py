@@ -81,6 +81,7 @@ class FakeTelegram(Recorded):
         self.calls: list[tuple[str, int]] = []  # (method, HTTP status) of every call
         self.faults = FaultQueue()
         self._client: httpx.Client | None = None
+        self._queries = 0  # callback queries issued
         self._server = ThreadedHttpServer(self._handle)
 
     # ----- lifecycle -----------------------------------------------------------------------
@@ -189,18 +190,21 @@ class FakeTelegram(Recorded):
         user_id: int | None = None,
         language_code: str | None = "vi",
         first_name: str = "Cán bộ",
+        inaccessible: bool = False,
     ) -> str:
-        """Queue an Update with a button press on a message; returns the callback query id."""
+        """Queue an Update with a button press on a message; returns the callback query id.
+
+        The query carries the message as the bot left it; an unknown message, or one made
+        `inaccessible` (Telegram: older than 48 h), comes as an InaccessibleMessage (date 0).
+        """
         with self.state.lock:
             shown = self.state.messages.get((chat_id, message_id))
-            query_id = f"{self.state.bot_id}{len(self.state.open_queries) + time.time_ns()}"
+            self._queries += 1
+            query_id = f"{self.state.bot_id}{self._queries:08d}"
             self.state.open_queries[query_id] = (chat_id, message_id)
-        message = shown or {
-            "message_id": message_id,
-            "chat": self.state.chat_json(chat_id),
-            "date": int(time.time()),
-            "text": "",
-        }
+        if shown is None or inaccessible:
+            shown = {"chat": self.state.chat_json(chat_id), "message_id": message_id, "date": 0}
+        message = shown
         uid = user_id if user_id is not None else abs(chat_id)
         query = {
             "id": query_id,

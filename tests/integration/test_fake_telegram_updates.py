@@ -230,3 +230,14 @@ def test_webhook_retries_after_a_refusal_and_reports_the_error(
     assert [status for _id, status in fake.webhook_deliveries] == [403, 500, 200]
     info = fake.call_api("getWebhookInfo").json()["result"]
     assert info["last_error_message"] == "Wrong response from the webhook: 500"
+
+
+async def test_stale_button_comes_as_an_inaccessible_message(fake: FakeTelegram) -> None:
+    fake.push_callback(42, 77, "p:9")  # a message the fake never saw (or older than 48 h)
+    async with telegram.Bot(fake.token, base_url=fake.base_url) as bot:
+        [update] = await bot.get_updates()
+    assert update.callback_query is not None
+    message = update.callback_query.message
+    assert message is not None
+    assert not message.is_accessible  # PTB's reading of date 0
+    assert message.message_id == 77
