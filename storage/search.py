@@ -116,6 +116,13 @@ def search(
     offset = (page - 1) * per_page
     if total == 0 or (offset >= total and not capped):
         return empty
+    dense = dialect == "postgresql" and capped
+    if dense:
+        # PostgreSQL guesses word sets to be rare (it multiplies word frequencies) and
+        # would recheck every match from the heap, then sort; with over COUNT_CAP matches
+        # walking the primary key newest first reaches a window in a few hundred rows.
+        # (A sequential scan plus sort is the other plan it then favours: off as well.)
+        session.execute(text("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off"))
     if offset < RANK_WINDOW:
         window = _ids(session, sql["ids"], compiled, RANK_WINDOW, 0)
         ranked = Ranker(parsed, now or utcnow()).rank(_candidates(session, window))
@@ -124,6 +131,8 @@ def search(
             ids += _ids(session, sql["ids"], compiled, per_page - len(ids), RANK_WINDOW)
     else:
         ids = _ids(session, sql["ids"], compiled, per_page, offset)
+    if dense:
+        session.execute(text("SET LOCAL enable_bitmapscan = on; SET LOCAL enable_seqscan = on"))
     hits = _hits(session, ids, parsed)
     return SearchPage(hits=hits, total=total, page=page, per_page=per_page, total_capped=capped)
 
