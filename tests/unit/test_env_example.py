@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from bot.settings import Settings
 
@@ -23,6 +26,12 @@ def _example_entries() -> list[tuple[str, str, str]]:
     return entries
 
 
+@pytest.fixture(autouse=True)
+def _no_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run where no developer's .env can leak into the defaults."""
+    monkeypatch.chdir(tmp_path)
+
+
 def test_every_setting_in_declaration_order() -> None:
     names = [name for name, _, _ in _example_entries()]
     assert names == [field.upper() for field in Settings.model_fields]
@@ -33,5 +42,5 @@ def test_each_setting_has_an_explanation() -> None:
 
 
 def test_example_values_are_valid() -> None:
-    values = {n: v for n, v, _ in _example_entries() if v}
-    Settings(_env_file=None, **{k.lower(): v for k, v in values.items()})
+    values: dict[str, Any] = {n.lower(): v for n, v, _ in _example_entries() if v}
+    Settings(**values)

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
 from bot.settings import Settings
 
 
+@pytest.fixture(autouse=True)
+def _no_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run where no developer's .env can leak into the defaults."""
+    monkeypatch.chdir(tmp_path)
+
+
 def test_defaults_are_the_embedded_ones(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    s = Settings(_env_file=None)
+    s = Settings()
     assert s.database_url.startswith("sqlite:///")
     assert s.timezone == "Asia/Ho_Chi_Minh"
     assert s.telegram_bot_token is None
@@ -19,7 +27,7 @@ def test_defaults_are_the_embedded_ones(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_admin_ids_accept_a_comma_list(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TELEGRAM_ADMIN_IDS", "12, 34;56")
-    assert Settings(_env_file=None).telegram_admin_ids == [12, 34, 56]
+    assert Settings().telegram_admin_ids == [12, 34, 56]
 
 
 @pytest.mark.parametrize(
@@ -35,13 +43,13 @@ def test_bad_values_are_refused_by_name(
 ) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError) as err:
-        Settings(_env_file=None)
+        Settings()
     assert needle in str(err.value)
 
 
 def test_token_is_secret_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:SECRETSECRET")
-    s = Settings(_env_file=None)
+    s = Settings()
     assert "SECRETSECRET" not in repr(s)
     assert s.telegram_bot_token is not None
     assert s.telegram_bot_token.get_secret_value() == "123456:SECRETSECRET"
