@@ -107,7 +107,9 @@ def to_article(
     summary = normalize(parsed.summary) or normalize(listing.summary if listing else "")
     published = parsed.published or (listing.published if listing else None)
     guid = parsed.guid or (listing.guid if listing else None)
-    url = parsed.url or (listing.url if listing else "")
+    # The listing's URL wins: the poller keyed the item by it before fetching the page, and
+    # the page's final URL may differ after redirects.
+    url = (listing.url if listing else "") or parsed.url
     body = clean_body(parsed.body)
     published_at = published.astimezone(UTC) if published else None
     article = ArticleBase(
