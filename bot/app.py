@@ -19,9 +19,11 @@ from typing import Any, TextIO
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from telegram.error import TelegramError
 
 from bot.commands import Services
 from bot.console import chat_loop
+from bot.logs import redact
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
 from storage.db import make_engine, upgrade
@@ -180,6 +182,7 @@ async def serve(
 
 
 async def _run_telegram(settings: Settings, engine: Engine, stop: asyncio.Event) -> int:
+    assert settings.telegram_bot_token is not None
     from bot.telegram.app import TelegramChannel
     from bot.telegram.handlers import BotDeps
 
@@ -191,7 +194,14 @@ async def _run_telegram(settings: Settings, engine: Engine, stop: asyncio.Event)
     except ValueError as exc:
         print(f"Invalid configuration: {exc}", file=sys.stderr)
         return 2
-    await channel.start()
+    try:
+        await channel.start()
+    except (TelegramError, OSError) as exc:  # bad token, unreachable API, port in use
+        token = settings.telegram_bot_token.get_secret_value()
+        why = redact(str(exc).replace(token, "<token>"))  # PTB quotes a rejected token
+        print(f"Không khởi động được bot Telegram / cannot start the bot: {why}", file=sys.stderr)
+        await channel.stop()
+        return 1
     try:
         await stop.wait()
     finally:

@@ -18,6 +18,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot.commands.paging import PREFIXES
 from bot.i18n import COMMANDS, LANGS
@@ -33,6 +34,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 ALLOWED_UPDATES = ["message", "callback_query"]
 CONCURRENT_UPDATES = 8  # a slow search in one chat must not hold up the others
+API_POOL_SIZE = 64  # connections for API calls (replies in flight at once)
 POLL_TIMEOUT_SECONDS = 10  # long-poll wait per getUpdates
 PAGE_PATTERN = "^(" + "|".join(PREFIXES) + ")"
 
@@ -49,17 +51,26 @@ def handlers(extra: Sequence[AnyHandler] = ()) -> list[AnyHandler]:
 
 
 def build_application(
-    settings: Settings, deps: BotDeps, extra: Sequence[AnyHandler] = ()
+    settings: Settings,
+    deps: BotDeps,
+    extra: Sequence[AnyHandler] = (),
+    requests: tuple[HTTPXRequest, HTTPXRequest] | None = None,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
-    """The PTB Application against TELEGRAM_API_URL (a self-hosted or test server alike)."""
+    """The PTB Application against TELEGRAM_API_URL (a self-hosted or test server alike).
+
+    `requests` (API calls, getUpdates) lets the caller close them even when start-up fails.
+    """
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     root = str(settings.telegram_api_url).rstrip("/")
+    calls, polls = requests or (HTTPXRequest(API_POOL_SIZE), HTTPXRequest(1))
     app = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
+        .request(calls)
+        .get_updates_request(polls)
         .concurrent_updates(CONCURRENT_UPDATES)
         .build()
     )
@@ -94,7 +105,8 @@ class TelegramChannel:
         sock: socket.socket | None = None,
     ) -> None:
         self.settings = settings
-        self.app = build_application(settings, deps, extra)
+        self._requests = (HTTPXRequest(API_POOL_SIZE), HTTPXRequest(1))
+        self.app = build_application(settings, deps, extra, self._requests)
         self.webhook = settings.telegram_webhook_url is not None
         secret = settings.telegram_webhook_secret
         if self.webhook and secret is None:
@@ -141,3 +153,5 @@ class TelegramChannel:
         finally:
             await self.web.stop()
             await self.app.shutdown()
+            for request in self._requests:  # shutdown() skips them if start-up failed
+                await request.shutdown()

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 from pydantic import HttpUrl, SecretStr
 
 from bot.app import serve
@@ -81,3 +82,20 @@ async def test_service_answers_commands_and_delivers_alerts(tmp_path: Path) -> N
             stop.set()
             assert await asyncio.wait_for(service, SERVE_STOP_SECONDS) == 0
         assert fake.errors == []
+
+
+async def test_a_token_telegram_refuses_ends_with_a_clear_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeTelegram() as fake:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            database_url=f"sqlite:///{tmp_path / 'svc.db'}",
+            sources_file=tmp_path / "none.toml",
+            telegram_bot_token=SecretStr("999:not-a-token-the-fake-knows"),
+            telegram_api_url=HttpUrl(fake.url),
+            listen_port=0,
+        )
+        assert await serve(settings) == 1
+    err = capsys.readouterr().err
+    assert "cannot start the bot" in err and "not-a-token" not in err
