@@ -6,11 +6,12 @@ import unicodedata
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic.command import downgrade
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from storage.db import session_scope
+from storage.db import alembic_config, session_scope, upgrade
 from storage.models import Article
 from storage.search import COUNT_CAP, RANK_WINDOW, SearchPage, search
 from storage.text import fold, normalize
@@ -226,3 +227,11 @@ def test_title_hits_outrank_body_hits(engine: Engine) -> None:
         s.add(article("body", "Tin địa phương", "Bão số 5 đổ bộ vào miền Trung.", days_ago=1))
         s.add(article("title", "Cảnh báo bão số 5", "Người dân cần chú ý.", days_ago=3))
     assert keys(engine, run(engine, "bão")) == ["title", "body"]
+
+
+def test_index_is_rebuilt_over_existing_articles_on_upgrade(engine: Engine) -> None:
+    with session_scope(engine) as s:
+        s.add(article("k", "Quy chế dân chủ", "Nội dung."))
+    downgrade(alembic_config(engine), "0001")
+    upgrade(engine)
+    assert keys(engine, run(engine, "quy che dan chu")) == ["k"]
