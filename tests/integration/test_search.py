@@ -11,8 +11,9 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from storage.articles import store_articles
 from storage.db import alembic_config, session_scope, upgrade
-from storage.models import Article
+from storage.models import Article, ArticleBase
 from storage.search import COUNT_CAP, RANK_WINDOW, SearchPage, search
 from storage.text import fold, normalize
 
@@ -235,3 +236,16 @@ def test_index_is_rebuilt_over_existing_articles_on_upgrade(engine: Engine) -> N
     downgrade(alembic_config(engine), "0001")
     upgrade(engine)
     assert keys(engine, run(engine, "quy che dan chu")) == ["k"]
+
+
+def test_index_follows_the_real_store_path(engine: Engine) -> None:
+    def item(title: str, body: str) -> ArticleBase:
+        return ArticleBase(key="tin-1", source="tinh", url="https://x/1", title=title, body=body)
+
+    with session_scope(engine) as s:
+        store_articles(s, items=[(item("Hội nghị Tỉnh ủy", "Nghị quyết số 12"), "h1")], now=NOW)
+    assert run(engine, "tinh uy").total == 1
+    with session_scope(engine) as s:
+        done = store_articles(s, items=[(item("Lễ hội Huế", "Festival"), "h2")], now=NOW)
+        assert len(done.edited) == 1
+    assert (run(engine, "tinh uy").total, run(engine, "le hoi").total) == (0, 1)
