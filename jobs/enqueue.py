@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from jobs.match import Matcher, MatcherCache
+from jobs.match import Matcher, MatcherCache, article_haystack, haystack_from_folded
 from jobs.quiet import next_digest_at, parse_hhmm, quiet_release
 from storage.articles import StoreResult
 from storage.deliveries import enqueue
@@ -56,7 +56,7 @@ def enqueue_alerts(
 
     Insert-ignore on (article_id, chat_id), so a retried poll never doubles a delivery.
     """
-    matched = [(a, matcher.match_article(a.title, a.summary, a.body)) for a in articles]
+    matched = [(a, matcher.match(_haystack(a))) for a in articles]
     chats = active_chats(session, ids={cid for _a, found in matched for cid in found})
     rows: list[dict[str, Any]] = []
     for article, found in matched:
@@ -77,6 +77,13 @@ def enqueue_alerts(
     if rows:
         log.info("queued %d of %d deliveries for %d articles", written, len(rows), len(articles))
     return written
+
+
+def _haystack(article: Article) -> str:
+    """Match on the folded columns the store already wrote; fold only when they are empty."""
+    if article.title_folded or article.body_folded:
+        return haystack_from_folded(article.title_folded, article.summary, article.body_folded)
+    return article_haystack(article.title, article.summary, article.body)
 
 
 def _row(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -10,7 +11,10 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from storage.models import Subscription
-from storage.text import fold_words
+from storage.text import fold, fold_words
+
+_NON_WORD = re.compile(r"[^\w]+")  # the same split as storage.text.fold_words
+_ASCII_NON_WORD = {c: " " for c in range(128) if not re.fullmatch(r"\w", chr(c))}
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,19 @@ def article_haystack(title: str, summary: str, body: str) -> str:
     return f" {fold_words(f'{title} {summary} {body}')} "
 
 
+def haystack_from_folded(title_folded: str, summary: str, body_folded: str) -> str:
+    """The same haystack from the folded columns stored with each article (no re-folding)."""
+    return f" {_words(f'{title_folded} {fold(summary)} {body_folded}')} "
+
+
+def _words(folded: str) -> str:
+    """fold_words' punctuation split for already folded text, fast when it is ASCII."""
+    spaced = folded.translate(_ASCII_NON_WORD)
+    if spaced.isascii():  # folded Vietnamese usually is: str.translate beats the regex 50x
+        return " ".join(spaced.split())
+    return _NON_WORD.sub(" ", folded).strip()
+
+
 class Matcher:
     """Maps an article's folded text to, per chat, the first subscription that matches."""
 
@@ -42,11 +59,14 @@ class Matcher:
             else:
                 by_pattern.setdefault(f" {words} ", []).append(topic)
         self.topic_count = len(self._every) + sum(len(v) for v in by_pattern.values())
+        # Automaton values are small ints: hashing them per occurrence is cheap.
+        self._groups: list[tuple[tuple[int, Topic], ...]] = []
         self._automaton: ahocorasick.Automaton | None = None
         if by_pattern:
             automaton = ahocorasick.Automaton()
             for pattern, group in by_pattern.items():
-                automaton.add_word(pattern, tuple(group))
+                automaton.add_word(pattern, len(self._groups))
+                self._groups.append(tuple((t.chat_id, t) for t in group))
             automaton.make_automaton()
             self._automaton = automaton
 
@@ -54,15 +74,16 @@ class Matcher:
         """Per chat id, the topic found earliest in `haystack` (then "every article")."""
         found: dict[int, Topic] = {}
         if self._automaton is not None:
-            seen: set[int] = set()
-            for _end, group in self._automaton.iter(haystack):
-                if id(group) in seen:  # a common topic can occur many times in one article
-                    continue
-                seen.add(id(group))
-                for topic in group:
-                    found.setdefault(topic.chat_id, topic)
+            # A common topic occurs many times: keep each pattern once, in order of first end.
+            hits = dict.fromkeys(index for _end, index in self._automaton.iter(haystack))
+            groups = self._groups
+            for index in hits:
+                for chat_id, topic in groups[index]:
+                    if chat_id not in found:
+                        found[chat_id] = topic
         for topic in self._every:
-            found.setdefault(topic.chat_id, topic)
+            if topic.chat_id not in found:
+                found[topic.chat_id] = topic
         return found
 
     def match_article(self, title: str, summary: str, body: str) -> dict[int, Topic]:
