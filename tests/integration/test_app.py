@@ -1,6 +1,5 @@
-"""The composition root end to end: run the service against the fake Bot API, subscribe by
-command, store an article, and see the alert (and an admin's broadcast) arrive through the
-wired dispatcher."""
+"""The composition root end to end: the service against the fake Bot API (and a fake portal):
+commands, /healthz, alerts from stored or polled articles, an admin's broadcast."""
 
 from __future__ import annotations
 
@@ -16,9 +15,12 @@ from bot.app import serve
 from bot.settings import Settings
 from bot.web import bind
 from jobs.enqueue import make_on_stored
+from storage import chats
 from storage.articles import store_articles
-from storage.db import make_engine, session_scope
+from storage.db import make_engine, session_scope, upgrade
 from storage.models import ArticleBase
+from tests.fakes.httpserver import FakeHTTPServer
+from tests.fakes.portal_site import LISTING_PATH, build_site, mount
 from tests.fakes.telegram_api import FakeTelegram
 
 USER = 3003
@@ -99,3 +101,44 @@ async def test_a_token_telegram_refuses_ends_with_a_clear_message(
         assert await serve(settings) == 1
     err = capsys.readouterr().err
     assert "cannot start the bot" in err and "not-a-token" not in err
+
+
+async def test_scheduler_polls_a_portal_and_the_alert_reaches_telegram(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'svc.db'}"
+    engine = make_engine(db_url)
+    upgrade(engine)
+    with session_scope(engine) as session:  # an official who follows "Lăng Cô" already
+        chat = chats.ensure_chat(session, platform="telegram", external_id=str(USER))
+        assert chat.id is not None
+        chats.add_subscription(session, chat_id=chat.id, topic="Lăng Cô")
+    engine.dispose()
+    site = build_site(n_articles=6, per_page=5)
+    site.add_article(title="Phát triển du lịch biển Lăng Cô năm 2027")
+    sources = tmp_path / "sources.toml"
+    with FakeHTTPServer() as portal, FakeTelegram() as fake:
+        mount(portal, site)
+        sources.write_text(
+            f'[[source]]\nname = "portal"\nkind = "html"\nurls = ["{portal.url(LISTING_PATH)}"]\n'
+            "pages = 2\nallow_private = true\n",
+            encoding="utf-8",
+        )
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            database_url=db_url,
+            sources_file=sources,
+            telegram_bot_token=SecretStr(fake.token),
+            telegram_api_url=HttpUrl(fake.url),
+            listen_port=0,
+        )
+        stop = asyncio.Event()
+        service = asyncio.create_task(serve(settings, stop=stop))
+        try:
+            [alert] = await fake.wait_for_messages_async(1, chat_id=USER, timeout=30)
+            assert "Phát triển du lịch biển Lăng Cô năm 2027" in (alert.plain_text or "")
+            fake.push_message(USER, "/search lang co")
+            [found] = (await fake.wait_for_messages_async(2, chat_id=USER, timeout=15))[1:]
+            assert "Kết quả cho “lang co”: 1 bài" in (found.plain_text or "")
+        finally:
+            stop.set()
+            assert await asyncio.wait_for(service, SERVE_STOP_SECONDS) == 0
+        assert fake.errors == []
