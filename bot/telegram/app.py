@@ -42,11 +42,13 @@ AnyHandler = BaseHandler[Any, Any, Any]
 
 
 def handlers(extra: Sequence[AnyHandler] = ()) -> list[AnyHandler]:
-    """Every handler, in order: text and commands, paging buttons, then channel extras."""
+    """Every handler, in order: text and commands, paging buttons, channel extras (e.g. the
+    alerts' "unsub:" button), then any other button, which is answered as expired."""
     return [
         MessageHandler(filters.TEXT & filters.UpdateType.MESSAGE, on_message),
         CallbackQueryHandler(on_page_button, pattern=PAGE_PATTERN),
         *extra,
+        CallbackQueryHandler(on_page_button),
     ]
 
 

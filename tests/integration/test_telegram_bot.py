@@ -318,3 +318,13 @@ async def test_answers_keep_the_order_of_questions(
     assert (sent[0].plain_text or "").startswith("Kết quả cho")
     assert sent[1].plain_text == "Language set to English."
     assert (sent[2].plain_text or "").startswith("Commands (with an example):")
+
+
+async def test_a_button_nobody_handles_is_answered(
+    fake: FakeTelegram, bot: TelegramChannel
+) -> None:
+    msg = await ask_msg(fake, "/latest 1")
+    fake.push_callback(USER, msg.message_id, "zz:old-format-button")
+    [answer] = (await fake.wait_for_messages_async(2, chat_id=USER))[1:]
+    assert answer.plain_text == "Danh sách này đã hết hạn, hãy gửi lại lệnh."
+    assert len(fake.callback_answers) == 1
