@@ -181,9 +181,13 @@ class Dispatcher:
             rest = [i for later in chain[index:] for i in later.ids]
             if not await self._wait_turn(job, rest):
                 return
-            outcome = await self.client.send_message(
-                job.external_id, job.text, reply_markup=job.reply_markup
-            )
+            ticket = self.limiter.begin(job.external_id, group=job.group, now=self.monotonic())
+            try:
+                outcome = await self.client.send_message(
+                    job.external_id, job.text, reply_markup=job.reply_markup
+                )
+            finally:
+                self.limiter.finish(ticket, now=self.monotonic())
             if isinstance(outcome, Sent) and not job.ids:
                 continue  # a leading part of a multi-message broadcast
             await self._apply(job, rest if not isinstance(outcome, Sent) else job.ids, outcome)
@@ -191,10 +195,9 @@ class Dispatcher:
                 return
 
     async def _wait_turn(self, job: Job, ids: list[int]) -> bool:
-        """Wait for the limiter; False if the rows went back to the queue instead."""
-        key = job.external_id
+        """Wait until the limiter allows a send; False if the rows went back to the queue."""
         while True:
-            delay = self.limiter.try_acquire(key, group=job.group, now=self.monotonic())
+            delay = self.limiter.wait(job.external_id, group=job.group, now=self.monotonic())
             if delay <= 0:
                 return True
             if delay > MAX_HOLD_SECONDS or self.stopping.is_set():

@@ -14,29 +14,51 @@ PRIVATE_INTERVAL = 1.0
 _PRUNE_EVERY = 4096
 
 
+class Event:
+    """One send: counted from `at`; while `open` (no answer yet) it counts as happening now."""
+
+    __slots__ = ("at", "open")
+
+    def __init__(self, at: float, *, open_: bool) -> None:
+        self.at = at
+        self.open = open_
+
+
 class SlidingWindow:
-    """At most `capacity` events in any window of `length` seconds."""
+    """At most `capacity` events in any window of `length` seconds.
+
+    A send reaches the server somewhere between its start and its answer, so an open send
+    counts as "now" and a finished one at its answer time: the server can then never see
+    more than `capacity` arrivals in one window, whatever the network or event-loop delays.
+    """
 
     def __init__(self, capacity: int, length: float) -> None:
         self.capacity = capacity
         self.length = length
-        self.events: deque[float] = deque()
+        self.events: deque[Event] = deque()
+
+    def _times(self, now: float) -> list[float]:
+        cutoff = now - self.length
+        if any(not e.open and e.at <= cutoff for e in self.events):
+            self.events = deque(e for e in self.events if e.open or e.at > cutoff)
+        return sorted(now if e.open else e.at for e in self.events)
 
     def wait(self, now: float) -> float:
         """Seconds until one more event fits (0 when it fits now)."""
-        while self.events and self.events[0] <= now - self.length:
-            self.events.popleft()
-        if len(self.events) < self.capacity:
+        times = self._times(now)
+        if len(times) < self.capacity:
             return 0.0
-        return self.events[-self.capacity] + self.length - now
+        return max(0.0, times[-self.capacity] + self.length - now)
 
-    def add(self, now: float) -> None:
-        """Record an event at `now`."""
-        self.events.append(now)
+    def add(self, now: float, *, open_: bool = False) -> Event:
+        """Record an event at `now` (open: its send has not been answered yet)."""
+        event = Event(now, open_=open_)
+        self.events.append(event)
+        return event
 
     def idle(self, now: float) -> bool:
         """True when no recorded event still counts."""
-        return not self.events or self.events[-1] <= now - self.length
+        return all(not e.open and e.at <= now - self.length for e in self.events)
 
 
 class RateLimiter:
@@ -88,12 +110,27 @@ class RateLimiter:
         delay = self.wait(chat, group=group, now=now)
         if delay > 0:
             return delay
-        self._global.add(now)
-        self._window(chat, group).add(now)
+        self.begin(chat, group=group, now=now, open_=False)
+        return 0.0
+
+    def begin(
+        self, chat: str, *, group: bool, now: float, open_: bool = True
+    ) -> tuple[Event, Event]:
+        """Count a send that starts now (call only when `wait` said 0); `finish` it later."""
+        events = (
+            self._global.add(now, open_=open_),
+            self._window(chat, group).add(now, open_=open_),
+        )
         self._adds += 1
         if self._adds % _PRUNE_EVERY == 0:
             self._prune(now)
-        return 0.0
+        return events
+
+    @staticmethod
+    def finish(ticket: tuple[Event, Event], *, now: float) -> None:
+        """The send was answered at `now`: from here on it counts at that time."""
+        for event in ticket:
+            event.at, event.open = now, False
 
     def pause_chat(self, chat: str, until: float) -> None:
         """No send to `chat` before `until` (a 429 for that chat)."""
