@@ -1,0 +1,224 @@
+"""Reading a source for one poll: listings (conditional GET, pagination) and article pages.
+
+Politeness rule for article pages (html sources, and feeds without inline content):
+  * a listing page that answers 304 is not parsed, none of its articles is fetched, and the
+    walk through its pages stops there (new articles appear on the first page);
+  * on a listing that answered 200, an article page is fetched when its key is not stored
+    yet, or when the listing shows a different title or date than the stored row, or when
+    the article was first seen less than EDIT_WATCH ago (portals correct fresh news; older
+    articles are left alone). Known articles are fetched conditionally (ETag/Last-Modified),
+    so an unchanged page costs a 304 and no parsing.
+A failed article page is recorded and the others are kept (jobs.poll then leaves the
+listings un-cached, so the next poll retries it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+
+from jobs.errors import SourceError
+from jobs.fetch import Fetcher, FetchResult, Validators
+from jobs.items import ListingItem, ParsedArticle
+from jobs.normalize import article_key, to_article
+from jobs.parse_feed import parse_feed
+from jobs.parse_html import parse_article, parse_listing
+from jobs.sources import SourceConfig
+from storage import articles as store
+from storage.db import session_scope
+from storage.models import ArticleBase
+from storage.text import normalize
+
+log = logging.getLogger(__name__)
+
+# Fresh articles are re-checked for edits this long after they were first seen.
+EDIT_WATCH = timedelta(days=3)
+# Article pages fetched at once per source (the fetcher also caps each host).
+ARTICLE_CONCURRENCY = 4
+
+
+@dataclass
+class PollReport:
+    """What one poll of one source did, for the CLI table and the logs."""
+
+    source: str
+    fetched: int = 0  # answers 200 (listings, feeds and article pages)
+    new: int = 0
+    edited: int = 0
+    unchanged_304: int = 0
+    failed: str | None = None  # the source's failure reason, None when it succeeded
+    items_seen: int = 0
+    skipped: str | None = None  # "back-off" (inside its window) or "locked" (another replica)
+    article_errors: list[str] = field(default_factory=list)  # "url: reason"
+
+
+@dataclass
+class PollRun:
+    """Working state of one poll, filled by read_listings and read_articles."""
+
+    source: SourceConfig
+    fetcher: Fetcher
+    engine: Engine
+    tz: ZoneInfo
+    now: datetime
+    report: PollReport
+    items: list[ListingItem] = field(default_factory=list)
+    feed_content: dict[str, str] = field(default_factory=dict)
+    listing_changed: bool = False  # some listing answered 200 and was parsed
+    listing_error: SourceError | None = None  # the first listing that failed
+    listing_validators: dict[str, Validators] = field(default_factory=dict)
+    article_validators: dict[str, Validators] = field(default_factory=dict)
+    stored: list[tuple[ArticleBase, str]] = field(default_factory=list)
+
+
+async def _fetch(run: PollRun, url: str, validators: Validators | None) -> FetchResult:
+    result = await run.fetcher.fetch(
+        url, validators=validators, allow_private=run.source.allow_private
+    )
+    if result.status == 304:
+        run.report.unchanged_304 += 1
+    else:
+        run.report.fetched += 1
+    return result
+
+
+async def read_listings(run: PollRun) -> None:
+    """Fetch each listing (or feed) conditionally, following pagination up to `pages`.
+
+    A failing listing stops its own pagination only: the items already read are kept.
+    """
+    for start in run.source.urls:
+        try:
+            await _read_listing(run, start)
+        except SourceError as exc:
+            run.listing_error = run.listing_error or exc
+
+
+async def _read_listing(run: PollRun, start: str) -> None:
+    source = run.source
+    url: str | None = start
+    seen: set[str] = set()
+    for _page in range(max(1, source.pages if source.kind == "html" else 1)):
+        if url is None or url in seen:
+            return
+        seen.add(url)
+        page_url = url  # validators are kept under the URL we ask for, not the redirect's
+        cached = await asyncio.to_thread(_validators, run.engine, [page_url])
+        result = await _fetch(run, page_url, cached.get(page_url))
+        if result.status == 304:
+            return  # unchanged: nothing to parse, and its next page is unknown
+        if source.kind == "rss":
+            items, content = await asyncio.to_thread(
+                parse_feed, result.body, base_url=result.url, tz=run.tz
+            )
+            run.feed_content.update(content)
+            url = None
+        else:
+            listing = await asyncio.to_thread(
+                parse_listing,
+                result.text(),
+                base_url=result.url,
+                selectors=source.selectors,
+                tz=run.tz,
+            )
+            items, url = listing.items, listing.next_page
+        run.listing_changed = True
+        run.listing_validators[page_url] = result.validators
+        run.items.extend(items)
+
+
+def _item_key(item: ListingItem) -> str:
+    return article_key(url=item.url, guid=item.guid, title=item.title, published=item.published)
+
+
+async def read_articles(run: PollRun) -> None:
+    """Build an article per listing item: from feed content, or from its page when due."""
+    items: dict[str, ListingItem] = {}
+    for item in run.items:
+        items.setdefault(_item_key(item), item)
+    known = await asyncio.to_thread(_known, run.engine, list(items))
+    to_fetch: list[tuple[str, ListingItem]] = []
+    for key, item in items.items():
+        content = run.feed_content.get(item.guid or "") or run.feed_content.get(item.url)
+        if run.source.kind == "rss" and (content or not run.source.fetch_articles):
+            parsed = ParsedArticle(
+                url=item.url,
+                title=item.title,
+                published=item.published,
+                body=content or item.summary,
+                summary=item.summary,
+                guid=item.guid,
+            )
+            run.stored.append(to_article(parsed, source=run.source.name, tz=run.tz, listing=item))
+        elif _due(item, known.get(key), run.now, run.tz):
+            to_fetch.append((key, item))
+    cached = await asyncio.to_thread(_validators, run.engine, [i.url for _, i in to_fetch])
+    gate = asyncio.Semaphore(ARTICLE_CONCURRENCY)
+
+    async def one(key: str, item: ListingItem) -> None:
+        async with gate:
+            await _read_article(run, item, cached.get(item.url) if key in known else None)
+
+    await asyncio.gather(*(one(k, i) for k, i in to_fetch))
+
+
+def _due(item: ListingItem, stored: _Known | None, now: datetime, tz: ZoneInfo) -> bool:
+    """Whether an article page is worth a request (the rule in this module's docstring)."""
+    if stored is None:
+        return True
+    # Listings often shorten titles ("...") and show the day only: compare what they show.
+    shown = normalize(item.title).rstrip(".… ")
+    if not stored.title.startswith(shown):
+        return True
+    if item.published is not None and item.published.astimezone(tz).date() != stored.local_date:
+        return True
+    return now - stored.first_seen_at < EDIT_WATCH
+
+
+async def _read_article(run: PollRun, item: ListingItem, validators: Validators | None) -> None:
+    """Fetch, parse and normalise one article page; a failure is recorded, not raised."""
+    try:
+        result = await _fetch(run, item.url, validators)
+        if result.status == 304:
+            return
+        parsed = await asyncio.to_thread(
+            parse_article,
+            result.text(),
+            url=result.url,
+            selectors=run.source.selectors,
+            tz=run.tz,
+        )
+        run.stored.append(to_article(parsed, source=run.source.name, tz=run.tz, listing=item))
+        run.article_validators[item.url] = result.validators
+    except SourceError as exc:
+        run.report.article_errors.append(f"{item.url}: {exc.reason}")
+        log.info("source %s: article %s failed: %s", run.source.name, item.url, exc.reason)
+    except Exception as exc:  # a parser bug on one page must not lose the others
+        run.report.article_errors.append(f"{item.url}: internal: {type(exc).__name__}")
+        log.exception("source %s: article %s: unexpected error", run.source.name, item.url)
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What the politeness rule needs of a stored article."""
+
+    title: str
+    local_date: date | None
+    first_seen_at: datetime
+
+
+def _known(engine: Engine, keys: list[str]) -> dict[str, _Known]:
+    with session_scope(engine) as s:
+        rows = store.articles_by_key(s, keys=keys)
+        return {k: _Known(a.title, a.local_date, a.first_seen_at) for k, a in rows.items()}
+
+
+def _validators(engine: Engine, urls: list[str]) -> dict[str, Validators]:
+    with session_scope(engine) as s:
+        found = store.get_validators(s, urls=urls)
+    return {url: Validators(etag=e, last_modified=lm) for url, (e, lm) in found.items()}
