@@ -56,6 +56,7 @@ class Block:
     path: tuple[int, ...]  # mem_ids of the block ancestors, the block's own element last
     heading: int  # 1-6 for h1-h6, else 0
     hint: str  # id/class words of the ancestors, lower-case
+    chrome: bool  # inside a login box, search box, counter, menu or similar site furniture
     link_chars: int = 0
     text_chars: int = 0
     links: list[tuple[str, str]] = field(default_factory=list)  # (text, raw href)
@@ -65,11 +66,6 @@ class Block:
     def text(self) -> str:
         """The lines joined by spaces."""
         return " ".join(self.lines)
-
-    @property
-    def chrome(self) -> bool:
-        """Inside a login box, search box, counter, menu or similar site furniture."""
-        return bool(_CHROME_PART.search(self.hint) or _CHROME_WORD.search(self.hint))
 
     @property
     def link_density(self) -> float:
@@ -83,6 +79,7 @@ class _Ctx:
     path: tuple[int, ...]
     heading: int
     hint: str
+    chrome: bool
     skip: bool
     link: int  # mem_id of the enclosing <a href>, 0 when none
 
@@ -138,7 +135,7 @@ def blocks_of(root: LexborNode) -> list[Block]:
     """The text blocks under root, in document order (one pass, no recursion)."""
     blocks: list[Block] = []
     ctxs: dict[int, _Ctx] = {}
-    root_ctx = _Ctx(None, (), 0, "", False, 0)
+    root_ctx = _Ctx(None, (), 0, "", False, False, 0)
     link_text: dict[int, list[str]] = {}
     current: Block | None = None
     parts: list[str] = []
@@ -164,10 +161,15 @@ def blocks_of(root: LexborNode) -> list[Block]:
         if tag == "-text":
             if ctx.skip or ctx.block is None:
                 continue
-            text = (node.text_content or "").replace("\n", " ").replace("\r", " ")
+            text = node.text_content or ""
+            if text.isspace():  # indentation between tags: one space, no block bookkeeping
+                if current is not None and current.node.mem_id == ctx.block.mem_id:
+                    parts.append(" ")
+                continue
+            text = text.replace("\n", " ").replace("\r", " ")
             if current is None or current.node.mem_id != ctx.block.mem_id:
                 flush()
-                current = Block([], ctx.block, ctx.path, ctx.heading, ctx.hint)
+                current = Block([], ctx.block, ctx.path, ctx.heading, ctx.hint, ctx.chrome)
             parts.append(text)
             if ctx.link:
                 current.link_chars += len(text.strip())
@@ -176,15 +178,18 @@ def blocks_of(root: LexborNode) -> list[Block]:
         if tag is None or tag.startswith("-"):
             continue
         if ctx.skip or tag in SKIP_TAGS:
-            ctxs[node.mem_id] = _Ctx(ctx.block, ctx.path, 0, ctx.hint, True, 0)
+            ctxs[node.mem_id] = _Ctx(ctx.block, ctx.path, 0, ctx.hint, True, True, 0)
             continue
         attrs = node.attributes
-        own = " ".join(v for k, v in attrs.items() if k in ("id", "class") and v)
-        hint = f"{ctx.hint} {own.lower()}"[-300:] if own else ctx.hint
+        own = " ".join(v for k, v in attrs.items() if k in ("id", "class") and v).lower()
+        hint = f"{ctx.hint} {own}"[-300:] if own else ctx.hint
+        # Checked once per element on its own words; descendants inherit the verdict.
+        chrome = ctx.chrome or bool(own and (_CHROME_PART.search(own) or _CHROME_WORD.search(own)))
         if tag in BLOCK_TAGS:
             flush()
             heading = int(tag[1]) if tag[0] == "h" and tag[1:].isdigit() else 0
-            ctxs[node.mem_id] = _Ctx(node, (*ctx.path, node.mem_id), heading, hint, False, 0)
+            path = (*ctx.path, node.mem_id)
+            ctxs[node.mem_id] = _Ctx(node, path, heading, hint, chrome, False, 0)
             continue
         link = ctx.link
         if tag == "a" and attrs.get("href"):
@@ -192,11 +197,11 @@ def blocks_of(root: LexborNode) -> list[Block]:
             if current is None or ctx.block is None or current.node.mem_id != ctx.block.mem_id:
                 flush()
                 if ctx.block is not None:
-                    current = Block([], ctx.block, ctx.path, ctx.heading, ctx.hint)
+                    current = Block([], ctx.block, ctx.path, ctx.heading, ctx.hint, ctx.chrome)
             if current is not None:
                 current.link_refs.append((link, attrs.get("href") or ""))
         elif tag == "br" and current is not None:
             parts.append("\n")
-        ctxs[node.mem_id] = _Ctx(ctx.block, ctx.path, ctx.heading, hint, False, link)
+        ctxs[node.mem_id] = _Ctx(ctx.block, ctx.path, ctx.heading, hint, chrome, False, link)
     flush()
     return blocks

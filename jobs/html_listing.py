@@ -11,18 +11,19 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from jobs.dates import parse_portal_datetime
 from jobs.errors import ParseError
-from jobs.html_blocks import absolute, base_href, blocks_of, is_attachment, load_document
+from jobs.html_blocks import Block, absolute, base_href, blocks_of, is_attachment, load_document
 from jobs.items import Listing, ListingItem
 from jobs.sources import Selectors
 from storage.text import fold, normalize
 
-MAX_ANCESTORS = 40  # how far up a link's ancestors are inspected (hostile pages nest deeply)
+CONTAINER_LEVELS = 4  # an item's date and summary sit at most this many blocks above its link
+MAX_DATE_TEXT = 60
+MIN_SUMMARY_LINE = 25
 MAX_ITEMS = 500
 MIN_LINK_TITLE = 20  # a link text this long looks like an article title, not a menu entry
 MAX_SUMMARY = 1000
 # DNN article URLs: /tid/<slug>/newsid/<GUID>/ (or ?newsid=); the newsid GUID is the identity.
 _ARTICLE_URL = re.compile(r"/newsid/|/tid/|[?&]newsid=", re.IGNORECASE)
-_CHROME = re.compile(r"login|search|timkiem|menu|breadcrumb|footer|banner|nav\b", re.IGNORECASE)
 _NEXT_TEXTS = frozenset(
     {"trang sau", "sau", "tiep", "trang tiep", "tiep theo", "next", "»", "›", ">", ">>", "››"}
 )
@@ -40,101 +41,93 @@ def _text(node: LexborNode | None) -> str:
     return normalize(node.text(separator=" ")) if node is not None else ""
 
 
-def _hint(node: LexborNode) -> str:
-    words: list[str] = []
-    current: LexborNode | None = node
-    for _ in range(MAX_ANCESTORS):
-        if current is None:
-            break
-        attrs = current.attributes
-        words.extend(v for k, v in attrs.items() if k in ("id", "class") and v)
-        current = current.parent
-    return " ".join(words)
-
-
 def _link_title(link: LexborNode) -> str:
     image = link.css_first("img[alt]")
     alt = image.attributes.get("alt") if image is not None else None
     return _text(link) or normalize(link.attributes.get("title") or alt or "")
 
 
-def _container(link: LexborNode, url: str, base: str) -> LexborNode:
-    """The largest ancestor (a few levels up) that holds links to this article only."""
-    best = link
-    current = link.parent
-    for _ in range(4):
-        if current is None or current.tag in ("body", "html"):
-            break
-        targets = {absolute(base, a.attributes.get("href") or "") for a in current.css("a[href]")}
-        if len(targets - {None, url}) > 0:
-            break
-        best, current = current, current.parent
-    return best
-
-
-def _describe(container: LexborNode, title: str, tz: ZoneInfo) -> tuple[str, str]:
-    """(date text, summary) of an item's container, the title's own text left out."""
+def _describe(lines: list[str], title: str, tz: ZoneInfo) -> tuple[str, str]:
+    """(date text, summary) of an item's lines, the title's own text left out."""
     date_text, summary = "", []
-    for block in blocks_of(container):
-        for line in block.lines:
-            if title and title in line:
-                rest = line.replace(title, " ").strip()
-                if rest and parse_portal_datetime(rest, tz=tz):
-                    date_text = date_text or rest
-                continue
-            if len(line) <= 60 and parse_portal_datetime(line, tz=tz) is not None:
-                date_text = date_text or line
-            elif len(line) > 25:
-                summary.append(line)
+    for line in lines:
+        if title and title in line:
+            rest = line.replace(title, " ").strip()
+            if rest and len(rest) <= MAX_DATE_TEXT and parse_portal_datetime(rest, tz=tz):
+                date_text = date_text or rest
+            continue
+        if len(line) <= MAX_DATE_TEXT and parse_portal_datetime(line, tz=tz) is not None:
+            date_text = date_text or line
+        elif len(line) > MIN_SUMMARY_LINE:
+            summary.append(line)
     return date_text, " ".join(summary)[:MAX_SUMMARY]
 
 
-def _items_from_links(
-    links: Iterable[LexborNode], base: str, tz: ZoneInfo, *, describe: bool = True
-) -> list[ListingItem]:
-    found: dict[str, tuple[LexborNode, str]] = {}
+def _items_from_links(links: Iterable[LexborNode], base: str, tz: ZoneInfo) -> list[ListingItem]:
+    """Items of links chosen by a selector: the link's text (or title), a date in its parent."""
+    items: dict[str, ListingItem] = {}
     for link in links:
         url = absolute(base, link.attributes.get("href") or "")
-        if url is None or is_attachment(url):
-            continue
         title = _link_title(link)
-        if url not in found or len(title) > len(found[url][1]):
-            found[url] = (link, title) if url not in found or title else found[url]
-    items = []
-    for url, (link, title) in list(found.items())[:MAX_ITEMS]:
-        if not title:
+        if url is None or not title or (url in items and len(items[url].title) >= len(title)):
             continue
-        date_text, summary = (
-            _describe(_container(link, url, base), title, tz) if describe else ("", "")
-        )
+        lines = [line for block in blocks_of(link.parent or link) for line in block.lines]
+        date_text, summary = _describe(lines, title, tz)
+        published = parse_portal_datetime(date_text, tz=tz) if date_text else None
+        items[url] = ListingItem(url=url, title=title, published=published, summary=summary)
+    return list(items.values())[:MAX_ITEMS]
+
+
+def _candidate_links(blocks: list[Block], base: str) -> list[tuple[int, str, str]]:
+    """(block index, title, url) of the links that look like the page's article list."""
+    links = [
+        (i, text, url)
+        for i, block in enumerate(blocks)
+        if not block.chrome
+        for text, href in block.links
+        if (url := absolute(base, href)) and not is_attachment(url)
+    ]
+    articles = [link for link in links if _ARTICLE_URL.search(link[2])]
+    if articles:
+        return articles
+    # No DNN-style URLs: the largest group of long-titled same-site links of one block shape.
+    host = urlsplit(base).hostname
+    groups: dict[tuple[int, str, str], list[tuple[int, str, str]]] = {}
+    for i, text, url in links:
+        if len(text) >= MIN_LINK_TITLE and urlsplit(url).hostname == host:
+            node = blocks[i].node
+            shape = (len(blocks[i].path), node.tag or "", node.attributes.get("class") or "")
+            groups.setdefault(shape, []).append((i, text, url))
+    return max(groups.values(), key=len) if groups else []
+
+
+def _default_items(blocks: list[Block], base: str, tz: ZoneInfo) -> list[ListingItem]:
+    links = _candidate_links(blocks, base)
+    beneath: dict[int, set[str]] = {}  # block element -> article URLs linked under it
+    found: dict[str, tuple[int, str]] = {}
+    for i, title, url in links:
+        for element in blocks[i].path[-CONTAINER_LEVELS:]:
+            beneath.setdefault(element, set()).add(url)
+        if title and (url not in found or len(title) > len(found[url][1])):
+            found[url] = (i, title)
+    items = []
+    for url, (i, title) in list(found.items())[:MAX_ITEMS]:
+        path = blocks[i].path
+        container = path[-1]
+        for element in reversed(path[-CONTAINER_LEVELS:-1]):  # up while it is this item only
+            if beneath.get(element, set()) - {url}:
+                break
+            container = element
+        start, end = i, i + 1
+        while start > 0 and container in blocks[start - 1].path:
+            start -= 1
+        while end < len(blocks) and container in blocks[end].path:
+            end += 1
+        lines = [line for block in blocks[start:end] for line in block.lines]
+        date_text, summary = _describe(lines, title, tz)
         published = parse_portal_datetime(date_text, tz=tz) if date_text else None
         items.append(ListingItem(url=url, title=title, published=published, summary=summary))
     return items
-
-
-def _default_links(doc: LexborHTMLParser, base: str) -> list[LexborNode]:
-    root = doc.body or doc.root
-    if root is None:
-        return []
-    links = [a for a in root.css("a[href]") if not _CHROME.search(_hint(a))]
-    articles = [a for a in links if _ARTICLE_URL.search(a.attributes.get("href") or "")]
-    if articles:
-        return articles
-    # No DNN-style URLs: take the largest group of long-titled links sharing a parent shape.
-    host = urlsplit(base).hostname
-    groups: dict[str, list[LexborNode]] = {}
-    for link in links:
-        url = absolute(base, link.attributes.get("href") or "")
-        if url is None or urlsplit(url).hostname != host or len(_text(link)) < MIN_LINK_TITLE:
-            continue
-        shape, node = [], link.parent
-        for _ in range(3):
-            if node is None:
-                break
-            shape.append(f"{node.tag}.{node.attributes.get('class') or ''}")
-            node = node.parent
-        groups.setdefault("/".join(shape), []).append(link)
-    return max(groups.values(), key=len) if groups else []
 
 
 def _selected_items(
@@ -160,21 +153,19 @@ def _selected_items(
     return items
 
 
-def _next_page(doc: LexborHTMLParser, base: str, page_url: str) -> str | None:
-    candidates: list[str | None] = []
-    for node in doc.css('link[rel="next"], a[rel="next"]'):
-        candidates.append(absolute(base, node.attributes.get("href") or ""))
-    anchors = doc.css("a[href]")
-    for a in anchors:
-        if fold(_text(a)) in _NEXT_TEXTS or fold(a.attributes.get("title") or "") in _NEXT_TEXTS:
-            candidates.append(absolute(base, a.attributes.get("href") or ""))
-    query = dict(parse_qsl(urlsplit(page_url).query.lower()))
+def _next_page(doc: LexborHTMLParser, blocks: list[Block], base: str, page: str) -> str | None:
+    """rel=next, else a "Trang sau"/"»" link, else the link numbered one past this page."""
+    candidates = [
+        absolute(base, node.attributes.get("href") or "")
+        for node in doc.css('link[rel="next"], a[rel="next"]')
+    ]
+    links = [(text, href) for block in blocks for text, href in block.links if len(text) <= 12]
+    candidates += [absolute(base, href) for text, href in links if fold(text) in _NEXT_TEXTS]
+    query = dict(parse_qsl(urlsplit(page).query.lower()))
     current = next((query[p] for p in _PAGE_PARAMS if query.get(p, "").isdigit()), "1")
     wanted = str(int(current) + 1)
-    candidates.extend(
-        absolute(base, a.attributes.get("href") or "") for a in anchors if _text(a) == wanted
-    )
-    return next((url for url in candidates if url and url != page_url.split("#")[0]), None)
+    candidates += [absolute(base, href) for text, href in links if text == wanted]
+    return next((url for url in candidates if url and url != page.split("#")[0]), None)
 
 
 def parse_listing(
@@ -184,8 +175,10 @@ def parse_listing(
     sel = selectors or Selectors()
     doc = load_document(html)
     base = base_href(doc, base_url)
+    root = doc.body or doc.root
+    blocks = blocks_of(root) if root is not None else []
     if sel.item or sel.link:
         items = _selected_items(doc, sel, base, tz)
     else:
-        items = _items_from_links(_default_links(doc, base), base, tz)
-    return Listing(items=items, next_page=_next_page(doc, base, base_url))
+        items = _default_items(blocks, base, tz)
+    return Listing(items=items, next_page=_next_page(doc, blocks, base, base_url))
