@@ -135,7 +135,8 @@ def blocks_of(root: LexborNode) -> list[Block]:
     """The text blocks under root, in document order (one pass, no recursion)."""
     blocks: list[Block] = []
     ctxs: dict[int, _Ctx] = {}
-    root_ctx = _Ctx(None, (), 0, "", False, False, 0)
+    # The traversal root counts as a block, so a selector may pick an inline element.
+    root_ctx = _Ctx(root, (root.mem_id,), 0, "", False, False, 0)
     link_text: dict[int, list[str]] = {}
     current: Block | None = None
     parts: list[str] = []

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from selectolax.lexbor import LexborHTMLParser, SelectolaxError
+from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from jobs.dates import parse_portal_datetime
 from jobs.errors import LayoutNotRecognised, ParseError
@@ -21,6 +21,8 @@ __all__ = ["parse_article", "parse_listing"]
 MIN_PARAGRAPH = 25  # shorter blocks are labels, buttons, captions
 MAX_TITLE = 500
 MAX_DATE_LINE = 120
+MAX_MARKER = 60  # "Các tin khác" and friends are short headings
+MAX_CHROME_LINE = 150  # longer lines are article text even if they start like chrome
 _DATE_WORDS = re.compile(
     r"^\W*(?:ngay\s*)?(?:cap nhat|dang|dang ngay|dang luc|ngay dang|xuat ban|thoi gian|ngay"
     r"|posted|updated|published|date)\b[^0-9]{0,20}\d"
@@ -117,10 +119,10 @@ def _paragraphs(blocks: list[Block], base: str) -> tuple[list[str], list[tuple[s
         docs = [(text, url) for text, url in docs if is_attachment(url)]
         if block.chrome or (block.link_density > 0.5 and not docs):
             continue
-        if _STOP.search(fold(block.text)) and block.text_chars <= 60:
+        if block.text_chars <= MAX_MARKER and _STOP.search(fold(block.text)):
             break
         for line in block.lines:
-            if not (_CHROME_LINE.search(fold(line)) and len(line) <= 150):
+            if not (len(line) <= MAX_CHROME_LINE and _CHROME_LINE.search(fold(line))):
                 lines.append(line)
         for text, url in docs:
             name = text or url.rstrip("/").rsplit("/", 1)[-1]
@@ -138,13 +140,17 @@ def _meta(doc: LexborHTMLParser, *names: str) -> str:
     return ""
 
 
+def _first(doc: LexborHTMLParser, selector: str) -> LexborNode | None:
+    try:
+        return doc.css_first(selector)
+    except SelectolaxError as exc:
+        raise ParseError(f"invalid CSS selector {selector!r}") from exc
+
+
 def _selected(doc: LexborHTMLParser, selector: str | None) -> str | None:
     if not selector:
         return None
-    try:
-        node = doc.css_first(selector)
-    except SelectolaxError as exc:
-        raise ParseError(f"invalid CSS selector {selector!r}") from exc
+    node = _first(doc, selector)
     if node is None:
         raise LayoutNotRecognised(f"selector {selector!r} matched nothing")
     return normalize(node.text(separator=" "))
@@ -165,14 +171,11 @@ def parse_article(
     container = None if sel.article_body else _body_container(blocks)
     if date_at is None and container is not None:
         date_at, published = _bare_date(blocks, container, tz)
-    if sel.article_date:
-        published = parse_portal_datetime(_selected(doc, sel.article_date) or "", tz=tz)
+    if sel.article_date and (node := _first(doc, sel.article_date)) is not None:
+        published = parse_portal_datetime(normalize(node.text(separator=" ")), tz=tz)
     title_at = _title_index(blocks, date_at)
     if sel.article_body:
-        try:
-            body_node = doc.css_first(sel.article_body)
-        except SelectolaxError as exc:
-            raise ParseError(f"invalid CSS selector {sel.article_body!r}") from exc
+        body_node = _first(doc, sel.article_body)
         if body_node is None:
             raise LayoutNotRecognised(f"selector {sel.article_body!r} matched nothing")
         region, start = blocks_of(body_node), 0
@@ -186,6 +189,8 @@ def parse_article(
         page_title = doc.css_first("title")
         title = _meta(doc, "og:title") or (normalize(page_title.text()) if page_title else "")
     lines, files = _paragraphs(region, base)
+    if lines and lines[0] == title:  # some skins repeat the title atop the body
+        lines = lines[1:]
     if not title:
         raise LayoutNotRecognised("no article title found")
     if not lines and not files:

@@ -217,3 +217,15 @@ def test_page_with_title_but_no_body_is_a_layout_change() -> None:
     html = "<h1>Một tiêu đề đủ dài</h1><div>Ngày cập nhật 16/12/2011</div>"
     with pytest.raises(LayoutNotRecognised, match="body"):
         parse_article(html, url="http://e.vn/a", tz=TZ)
+
+
+def test_inline_body_selector_and_missing_date_selector() -> None:
+    html = (
+        "<h1>Thông báo lịch tiếp công dân tháng 12</h1><div>Ngày cập nhật 16/12/2011</div>"
+        "<div><span class='noi-dung'>Lãnh đạo tiếp công dân vào thứ Năm hằng tuần.</span></div>"
+    )
+    sel = Selectors(article_body="span.noi-dung", article_date="#khong-co")
+    parsed = parse_article(html, url="http://e.vn/a", selectors=sel, tz=TZ)
+    assert parsed.body == "Lãnh đạo tiếp công dân vào thứ Năm hằng tuần."
+    assert parsed.published is not None
+    assert parsed.published.astimezone(TZ).date() == date(2011, 12, 16)
