@@ -28,7 +28,8 @@ from storage.locks import source_lock
 log = logging.getLogger(__name__)
 __all__ = ["DEFAULT_INTERVAL_SECONDS", "OnStored", "PollReport", "poll_all", "poll_source"]
 
-# Called inside the store transaction (delivery enqueues there); its result is ignored.
+# Called inside the store transaction (delivery enqueues there), once per poll that read
+# anything (not when every listing answered 304); its result is ignored.
 OnStored = Callable[[Session, store.StoreResult], object]
 # Poll interval of a source that names none (Settings.poll_interval_seconds overrides it).
 DEFAULT_INTERVAL_SECONDS = 600
@@ -106,7 +107,8 @@ async def _poll_locked(
     try:
         await read_listings(run)
         await read_articles(run)
-        await asyncio.to_thread(_store, run, on_stored)
+        if run.stored or run.listing_validators or run.article_validators:
+            await asyncio.to_thread(_store, run, on_stored)  # all 304: nothing to store
         if run.listing_error is not None:
             raise run.listing_error  # what was read is stored; the source still failed
     except SourceError as exc:

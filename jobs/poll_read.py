@@ -213,12 +213,16 @@ class _Known:
 
 
 def _known(engine: Engine, keys: list[str]) -> dict[str, _Known]:
+    if not keys:
+        return {}
     with session_scope(engine) as s:
         rows = store.articles_by_key(s, keys=keys)
         return {k: _Known(a.title, a.local_date, a.first_seen_at) for k, a in rows.items()}
 
 
 def _validators(engine: Engine, urls: list[str]) -> dict[str, Validators]:
+    if not urls:
+        return {}
     with session_scope(engine) as s:
         found = store.get_validators(s, urls=urls)
     return {url: Validators(etag=e, last_modified=lm) for url, (e, lm) in found.items()}
