@@ -13,6 +13,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from storage.db import make_engine, upgrade
 from storage.types import utcnow
 from tests.fakes.telegram_api import FakeTelegram
@@ -74,6 +76,7 @@ def crash_once(tmp_path: Path, window: int, kill_after: int) -> dict[str, Any]:
     }
 
 
+@pytest.mark.timeout(900)
 def test_bench_crash(tmp_path: Path) -> None:
     rng = random.Random(5)
     rows = [crash_once(tmp_path, w, rng.randrange(CHATS // 5, CHATS // 2)) for w in WINDOWS]

@@ -12,6 +12,8 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.telegram.client import TelegramClient
 from jobs.dispatch import DEFAULT_WINDOW, Dispatcher
 from storage.db import make_engine, upgrade
@@ -24,6 +26,7 @@ RATE = 25.0  # TELEGRAM_GLOBAL_RATE default
 TELEGRAM_LIMIT = 30  # messages per second across chats
 
 
+@pytest.mark.timeout(CHATS / RATE * 2 + 300)
 def test_bench_fanout(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'fanout.db'}")
     upgrade(engine)

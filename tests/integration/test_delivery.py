@@ -14,7 +14,8 @@ from jobs.dispatch import Dispatcher
 from jobs.ratelimit import RateLimiter
 from storage.chats import remove_subscription, set_digest, set_quiet, start_chat
 from storage.db import make_engine, session_scope
-from storage.models import Chat
+from storage.deliveries import enqueue
+from storage.models import Broadcast, Chat
 from storage.types import utcnow
 from tests.fakes.telegram_api import FakeTelegram
 from tests.integration.deliveryworld import VN, Clock, delivery_rows, publish, seed_chats, states
@@ -323,3 +324,26 @@ async def test_two_dispatchers_on_one_postgres_never_send_a_row_twice(
     assert len(chats) == 400 and len(set(chats)) == 400
     assert first.sent > 0 and second.sent > 0 and first.sent + second.sent == 400
     assert states(engine) == {"sent": 400}
+
+
+async def test_broadcast_rows_go_through_the_same_queue(
+    engine: Engine, fake: FakeTelegram, client: TelegramClient, clock: Clock
+) -> None:
+    chats = seed_chats(engine, 3)
+    with session_scope(engine) as session:
+        note = Broadcast(text="Thông báo: họp lúc 8 giờ\nĐịa điểm <phòng 2>", author="admin")
+        session.add(note)
+        session.flush()
+        base = {
+            **dict.fromkeys(("article_id", "topic", "lease_owner", "lease_until", "message_id")),
+            **dict.fromkeys(("error", "sent_at")),
+            "kind": "broadcast", "state": "pending", "attempts": 0,
+            "not_before": clock.now, "created_at": clock.now,
+        }  # fmt: skip
+        rows = [{**base, "chat_id": c, "broadcast_id": note.id} for c in chats]
+        assert enqueue(session, rows=rows) == 3
+        assert enqueue(session, rows=rows) == 0  # the same broadcast twice is ignored
+    await dispatcher(engine, client, clock).run_until_idle()
+    assert sorted(m.chat_id for m in fake.sent) == [1000, 1001, 1002]
+    assert fake.sent[0].plain_text == "Thông báo: họp lúc 8 giờ\nĐịa điểm <phòng 2>"
+    assert states(engine) == {"sent": 3}
