@@ -60,7 +60,7 @@ def build_scheduler(
             coalesce=True,
             max_instances=1,
             misfire_grace_time=MISFIRE_GRACE_SECONDS,
-            next_run_time=clock(),
+            next_run_time=utcnow(),  # APScheduler runs on the real clock; `clock` feeds polls
             replace_existing=True,
         )
     return sched

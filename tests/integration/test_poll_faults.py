@@ -8,11 +8,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from jobs.fetch import Fetcher
-from jobs.poll import poll_all
+from jobs.poll import PollReport, poll_all
 from jobs.scheduler import JOB_PREFIX, build_scheduler
 from storage.articles import StoreResult, get_source_state
 from storage.db import make_engine
@@ -212,24 +213,27 @@ async def test_poll_all_reports_a_broken_database_instead_of_raising(
 async def test_scheduler_polls_each_source_at_start_with_one_instance(
     sqlite_engine: Engine, server: FakeHTTPServer, site: PortalSite, fetcher: Fetcher
 ) -> None:
-    stored = asyncio.Event()
+    ran = asyncio.Event()
+    results: list[object] = []
 
-    def hook(_session: Session, result: StoreResult) -> None:
-        if len(result.new) == N_ARTICLES:
-            stored.set()
+    def executed(event: JobExecutionEvent) -> None:
+        results.append(event.retval)
+        ran.set()
 
     sched = build_scheduler(
-        [html_source(server)], fetcher=fetcher, engine=sqlite_engine, tz=TZ,
-        clock=lambda: NOW, on_stored=hook,
-    )  # fmt: skip
+        [html_source(server)], fetcher=fetcher, engine=sqlite_engine, tz=TZ, clock=lambda: NOW
+    )
     job = sched.get_job(f"{JOB_PREFIX}portal")
     assert job is not None
     assert job.coalesce and job.max_instances == 1 and job.misfire_grace_time
     assert job.trigger.interval == timedelta(seconds=INTERVAL)
+    sched.add_listener(executed, EVENT_JOB_EXECUTED)
     sched.start()
     try:
-        await asyncio.wait_for(stored.wait(), timeout=10)
+        await asyncio.wait_for(ran.wait(), timeout=10)
     finally:
         sched.shutdown(wait=False)
+    report = results[0]
+    assert isinstance(report, PollReport) and report.new == N_ARTICLES
     assert count(sqlite_engine) == N_ARTICLES
-    assert state(sqlite_engine).last_success_at == NOW
+    assert state(sqlite_engine).last_success_at == NOW  # the injected clock reached the poll
