@@ -23,7 +23,8 @@ MAX_ITEMS = 500
 MIN_LINK_TITLE = 20  # a link text this long looks like an article title, not a menu entry
 MAX_SUMMARY = 1000
 # DNN article URLs: /tid/<slug>/newsid/<GUID>/ (or ?newsid=); the newsid GUID is the identity.
-_ARTICLE_URL = re.compile(r"/newsid/|/tid/|[?&]newsid=", re.IGNORECASE)
+_NEWSID_URL = re.compile(r"/newsid/|[?&]newsid=", re.IGNORECASE)
+_TID_URL = re.compile(r"/tid/", re.IGNORECASE)  # may also be a category link: second choice
 _NEXT_TEXTS = frozenset(
     {"trang sau", "sau", "tiep", "trang tiep", "tiep theo", "next", "»", "›", ">", ">>", "››"}
 )
@@ -87,9 +88,10 @@ def _candidate_links(blocks: list[Block], base: str) -> list[tuple[int, str, str
         for text, href in block.links
         if (url := absolute(base, href)) and not is_attachment(url)
     ]
-    articles = [link for link in links if _ARTICLE_URL.search(link[2])]
-    if articles:
-        return articles
+    for pattern in (_NEWSID_URL, _TID_URL):
+        articles = [link for link in links if pattern.search(link[2])]
+        if articles:
+            return articles
     # No DNN-style URLs: the largest group of long-titled same-site links of one block shape.
     host = urlsplit(base).hostname
     groups: dict[tuple[int, str, str], list[tuple[int, str, str]]] = {}

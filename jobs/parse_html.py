@@ -104,6 +104,16 @@ def _bare_date(
     return None, None
 
 
+def _title_beside_date(block: Block, tz: ZoneInfo) -> str | None:
+    """The line just above the date line when both share one block (title<br>date)."""
+    for i, line in enumerate(block.lines[1:], start=1):
+        if len(line) <= MAX_DATE_LINE and _DATE_WORDS.search(fold(line)):
+            above = block.lines[i - 1]
+            if parse_portal_datetime(line, tz=tz) and 10 <= len(above) <= MAX_TITLE:
+                return above
+    return None
+
+
 def _find_date(blocks: list[Block], tz: ZoneInfo) -> tuple[int | None, datetime | None]:
     for i, block in enumerate(blocks):
         if not block.chrome and (found := _date_line(block, tz)) is not None:
@@ -167,6 +177,9 @@ def parse_article(
     if root is None:
         raise LayoutNotRecognised("empty page")
     blocks = blocks_of(root)
+    if not any(not b.chrome and b.text_chars >= MIN_PARAGRAPH for b in blocks):
+        for block in blocks:  # a skin whose every class looks like chrome: ignore the hints
+            block.chrome = False
     date_at, published = _find_date(blocks, tz)
     container = None if sel.article_body else _body_container(blocks)
     if date_at is None and container is not None:
@@ -185,6 +198,8 @@ def parse_article(
     title = _selected(doc, sel.article_title) if sel.article_title else None
     if title is None:
         title = blocks[title_at].text if title_at is not None else ""
+        if date_at is not None and (inline := _title_beside_date(blocks[date_at], tz)):
+            title = inline
     if not title:
         page_title = doc.css_first("title")
         title = _meta(doc, "og:title") or (normalize(page_title.text()) if page_title else "")

@@ -229,3 +229,24 @@ def test_inline_body_selector_and_missing_date_selector() -> None:
     assert parsed.body == "Lãnh đạo tiếp công dân vào thứ Năm hằng tuần."
     assert parsed.published is not None
     assert parsed.published.astimezone(TZ).date() == date(2011, 12, 16)
+
+
+def test_title_and_date_line_in_one_block() -> None:
+    html = (
+        "<div class='slogan-khac'>Chào mừng đến với cổng thông tin điện tử</div>"
+        "<div><b>Hội nghị tổng kết công tác năm 2011</b><br>Cập nhật:16/12/2011 3:01:13 CH</div>"
+        "<div><p>Sáng nay, hội nghị tổng kết công tác năm đã diễn ra tại hội trường lớn.</p></div>"
+    )
+    parsed = parse_article(html, url="http://e.vn/a", tz=TZ)
+    assert parsed.title == "Hội nghị tổng kết công tác năm 2011"
+    assert parsed.published is not None and parsed.published.astimezone(TZ).hour == 15
+
+
+def test_category_tid_links_yield_to_newsid_links() -> None:
+    html = (
+        "<a href='/vi-vn/tin-tuc/tid/Hoat-dong/cid/1'>Hoạt động của các cơ quan trong khối</a>"
+        f"<div><a href='/vi-vn/tin-tuc/tid/bai/newsid/{'a' * 8}-{'b' * 4}-{'c' * 4}-{'d' * 4}-"
+        f"{'e' * 12}/cid/1'>Bài viết về cải cách hành chính</a> (16/12/2011)</div>"
+    )
+    listing = parse_listing(html, base_url="http://e.vn/vi-vn/tin-tuc", tz=TZ)
+    assert [item.title for item in listing.items] == ["Bài viết về cải cách hành chính"]
