@@ -97,10 +97,17 @@ def format_poll_table(reports: list[PollReport]) -> str:
 
 
 def poll_once(settings: Settings, *, on_stored: OnStored | None = None) -> int:
-    """Poll every source once (back-off ignored); 0 when none failed, else 1."""
+    """Poll every source once (back-off ignored); 0 when none failed, else 1.
+
+    Like a scheduled poll, new articles queue alerts for matching chats (jobs.enqueue).
+    """
     sources = _sources(settings)
     if sources is None:
         return 2
+    if on_stored is None:
+        from jobs.enqueue import make_on_stored
+
+        on_stored = make_on_stored(tz=settings.tz)
     engine = make_engine(settings.database_url)
     try:
         upgrade(engine)

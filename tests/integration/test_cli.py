@@ -9,9 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import func, inspect
+from sqlmodel import select
 
-from storage.db import make_engine
+from storage.db import make_engine, session_scope
+from storage.models import Chat, Delivery, Subscription
 from tests.fakes.httpserver import FakeHTTPServer
 from tests.fakes.portal_site import LISTING_PATH, PortalSite, build_site, mount
 
@@ -119,6 +121,26 @@ def test_poll_once_prints_counts_and_a_rerun_costs_one_304_per_listing(
     again = server.received[before:]
     assert sorted(r.path for r in again) == sorted([LISTING_PATH, FEED_PATH])
     assert all(r.headers.get("if-none-match") for r in again)
+
+
+def test_poll_once_queues_alerts_for_subscribed_chats(
+    db_url: str, server: FakeHTTPServer, site: PortalSite, sources_file: Path, tmp_path: Path
+) -> None:
+    assert cli("db", "upgrade", db_url=db_url, sources=sources_file, cwd=tmp_path).returncode == 0
+    engine = make_engine(db_url)
+    try:
+        with session_scope(engine) as s:
+            chat = Chat(platform="console", external_id="1")
+            s.add(chat)
+            s.flush()
+            s.add(Subscription(chat_id=chat.id or 0))  # no topic: every new article
+        polled = cli("poll", "--once", db_url=db_url, sources=sources_file, cwd=tmp_path)
+        assert polled.returncode == 0, polled.stderr
+        with session_scope(engine) as s:
+            queued = s.exec(select(func.count()).select_from(Delivery)).one()
+    finally:
+        engine.dispose()
+    assert queued == N_ARTICLES + N_FEED
 
 
 def test_sources_list_shows_health_after_failures(
