@@ -58,6 +58,11 @@ def make_health(engine: Engine) -> Callable[[], Awaitable[bool]]:
     return health
 
 
+def _prompt(stdin: TextIO) -> str:
+    """A "> " prompt for a person at a terminal; none when input is piped."""
+    return "> " if stdin.isatty() else ""
+
+
 def open_database(settings: Settings) -> Engine:
     """The engine, with migrations applied (idempotent)."""
     engine = make_engine(settings.database_url)
@@ -74,9 +79,10 @@ def services_for(settings: Settings, engine: Engine, *, console: bool = False) -
 def chat(settings: Settings, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     """`portal-notifier chat`: the bot's commands in the terminal, on the real database."""
     engine = open_database(settings)
+    stdin = stdin or sys.stdin
     try:
-        return chat_loop(services_for(settings, engine, console=True), stdin or sys.stdin,
-                         stdout or sys.stdout)  # fmt: skip
+        services = services_for(settings, engine, console=True)
+        return chat_loop(services, stdin, stdout or sys.stdout, prompt=_prompt(stdin))
     finally:
         engine.dispose()
 
@@ -230,7 +236,7 @@ async def _run_console(
 
     def read() -> None:
         try:
-            settle(chat_loop(services, stdin, sys.stdout))
+            settle(chat_loop(services, stdin, sys.stdout, prompt=_prompt(stdin)))
         except BaseException as exc:  # handed to the loop, which re-raises it
             settle(1, exc)
 

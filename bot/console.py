@@ -39,34 +39,43 @@ def chat_loop(
     *,
     chat_id: str = "local",
     language_code: str | None = None,
+    prompt: str = "",
 ) -> int:
     """Answer each input line until end of input or /quit; returns the exit code."""
     lang = pick_language(None, language_code)
-    print(t(lang, "start"), file=out, flush=True)
+    print(t(lang, "start"), file=out, end=f"\n{prompt}", flush=True)
     buttons: list[Button] = []
     for raw in lines:
-        text = raw.strip()
-        if not text:
-            continue
-        if text.lower() in QUIT:
+        reply = _answer(services, raw.strip(), buttons, chat_id, language_code)
+        if reply is _QUIT:
             break
-        req = Request(
-            platform=PLATFORM,
-            chat_id=chat_id,
-            text=text,
-            language_code=language_code,
-            is_admin=True,  # whoever runs the console runs the service
-        )
-        m = _PRESS.fullmatch(text)
-        reply: Reply | None
-        if m and 1 <= int(m[1]) <= len(buttons):
-            data = buttons[int(m[1]) - 1].data or ""
-            pressed = press(services, replace(req, text=data))
-            reply = pressed.reply if pressed else None
-        else:
-            reply = handle(services, req)
-        if reply is None or not reply.lines:
-            continue
-        buttons = _buttons(reply)
-        print(render(reply, lang), file=out, end="\n\n", flush=True)
+        if reply is not None and reply.lines:
+            buttons = _buttons(reply)
+            print(render(reply, lang), file=out, end="\n\n", flush=True)
+        print(prompt, file=out, end="", flush=True)
     return 0
+
+
+_QUIT = Reply()
+
+
+def _answer(
+    services: Services, text: str, buttons: list[Button], chat_id: str, language_code: str | None
+) -> Reply | None:
+    """The reply to one line: a command, a search, a button press (":n"), or _QUIT."""
+    if not text:
+        return None
+    if text.lower() in QUIT:
+        return _QUIT
+    req = Request(
+        platform=PLATFORM,
+        chat_id=chat_id,
+        text=text,
+        language_code=language_code,
+        is_admin=True,  # whoever runs the console runs the service
+    )
+    m = _PRESS.fullmatch(text)
+    if m and 1 <= int(m[1]) <= len(buttons):
+        pressed = press(services, replace(req, text=buttons[int(m[1]) - 1].data or ""))
+        return pressed.reply if pressed else None
+    return handle(services, req)

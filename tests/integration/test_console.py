@@ -101,3 +101,10 @@ def test_run_without_token_starts_the_console_and_says_how_to_set_one(tmp_path: 
     assert "TELEGRAM_BOT_TOKEN chưa được đặt" in done.stdout
     assert "Chưa có bài viết nào." in done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_a_prompt_before_each_line_when_asked(sqlite_engine: Engine) -> None:
+    out = io.StringIO()
+    services = Services(engine=sqlite_engine, limiter=RateLimiter(burst=10_000))
+    chat_loop(services, ["\n", "/latest\n"], out, prompt="> ")
+    assert out.getvalue().endswith("\n> > Chưa có bài viết nào.\n\n> ")
