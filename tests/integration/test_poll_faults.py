@@ -19,7 +19,7 @@ from storage.articles import StoreResult, get_source_state
 from storage.db import make_engine
 from tests.fakes.httpserver import FakeHTTPServer, FaultKind
 from tests.fakes.portal_site import LISTING_PATH, TZ, PortalSite, build_site, mount
-from tests.integration.test_poll import (
+from tests.integration.pollworld import (
     INTERVAL,
     N_ARTICLES,
     NOW,
