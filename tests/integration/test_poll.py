@@ -151,6 +151,20 @@ async def test_atom_without_content_fetches_the_article_pages(
     assert all(server.count(a.path) == 1 for a in site.articles)
 
 
+async def test_feed_without_content_and_fetch_articles_off_stores_the_summary(
+    engine: Engine, server: FakeHTTPServer, site: PortalSite, fetcher: Fetcher
+) -> None:
+    report = await poll(rss_source(server, "/atom.xml", fetch_articles=False), engine, fetcher)
+    assert report.new == N_ARTICLES and report.fetched == 1
+    assert not any(server.count(a.path) for a in site.articles)
+    with session_scope(engine) as s:
+        rows = s.exec(select(Article)).all()
+    generated = {a.title: a.summary for a in site.articles[1:]}
+    matched = [r for r in rows if r.title in generated]
+    assert len(matched) == N_ARTICLES - 1
+    assert all(r.body == generated[r.title] for r in matched)
+
+
 async def test_a_failing_article_page_is_recorded_and_the_others_are_stored(
     engine: Engine, server: FakeHTTPServer, site: PortalSite, fetcher: Fetcher
 ) -> None:
