@@ -179,3 +179,21 @@ async def test_a_failing_article_page_is_recorded_and_the_others_are_stored(
     retry = await poll(source, engine, fetcher, NOW + timedelta(minutes=10))
     assert retry.new == 1 and retry.article_errors == []
     assert count(engine) == N_ARTICLES
+
+
+async def test_a_redirected_article_keeps_the_listing_link_as_identity(
+    engine: Engine, server: FakeHTTPServer, site: PortalSite, fetcher: Fetcher
+) -> None:
+    moved = site.articles[2]
+    server.route("/moved/article", site.render_article(moved))
+    server.fault(moved.path, "redirect", location="/moved/article", status=301)
+    source = html_source(server)
+    first = await poll(source, engine, fetcher)
+    assert first.new == N_ARTICLES
+    with session_scope(engine) as s:
+        urls = {a.url for a in s.exec(select(Article))}
+    assert server.url(moved.path) in urls
+    site.add_article(title="Thông báo nghỉ Tết Dương lịch")
+    later = await poll(source, engine, fetcher, NOW + timedelta(days=5))
+    assert later.new == 1 and later.edited == 0
+    assert server.count("/moved/article") == 1  # known and old: not fetched again
