@@ -15,7 +15,13 @@ from jobs.normalize import content_hash
 from jobs.parse_html import parse_article, parse_listing
 from jobs.sources import Selectors
 from storage.text import normalize
-from tests.fakes.portal_site import CHROME_TEXTS, LISTING_PATH, SOURCE_LINE, build_site
+from tests.fakes.portal_site import (
+    CHROME_TEXTS,
+    LISTING_PATH,
+    SOURCE_LINE,
+    build_site,
+    seed_page_text,
+)
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 HOST = "https://dukcqt.thuathienhue.gov.vn"
@@ -25,7 +31,7 @@ SEED_LAST_END = "để việc thực hiện ngày càng đi vào chiều sâu c�
 
 
 def _seed_lines() -> list[str]:
-    return (DATA / "seed-article-page.txt").read_text(encoding="utf-8").split("\n")
+    return seed_page_text().split("\n")
 
 
 def test_seed_article_title_date_and_paragraphs_verbatim() -> None:

@@ -1,4 +1,4 @@
-"""HTML, RSS and Atom renderings of the fake portal (DNN skin with chrome around the content)."""
+"""HTML, RSS and Atom renderings of the demo portal (DNN skin with chrome around the content)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tests.fakes.portal_site import PortalArticle, PortalSite
+    from jobs.demo.site import PortalArticle, PortalSite
 
 TAB_PATH = "tin-tuc-su-kien"
 LISTING_PATH = f"/vi-vn/{TAB_PATH}"

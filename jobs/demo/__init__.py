@@ -1,0 +1,1 @@
+"""The bundled demo portal for `portal-notifier run --demo`: content, pages and its server."""
