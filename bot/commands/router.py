@@ -64,6 +64,8 @@ def _route(req: Request) -> tuple[Command, str] | None:
     name, args = parsed
     if name in ADMIN_COMMANDS:
         return (ADMIN_COMMANDS[name], args) if req.is_admin else (_admin_only, args)
+    if name not in COMMANDS and req.chat_kind != "private":
+        return None  # in a group it may be another bot's command
     return COMMANDS.get(name, _unknown(name)), args
 
 

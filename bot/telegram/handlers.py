@@ -104,10 +104,17 @@ def _preview(msg: TgMessage) -> LinkPreviewOptions:
     return LinkPreviewOptions(is_disabled=not msg.preview)
 
 
+def _for_another_bot(text: str, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """True for "/cmd@OtherBot": in a group, a command addressed to someone else."""
+    first = text.split(maxsplit=1)[0] if text.startswith("/") else ""
+    _cmd, at, name = first.partition("@")
+    return bool(at) and name.lower() != (context.bot.username or "").lower()
+
+
 async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A text message: a command or a plain-text search."""
     message, deps = update.effective_message, _deps(context)
-    if message is None or message.text is None:
+    if message is None or message.text is None or _for_another_bot(message.text, context):
         return
     req = to_request(update, message.text, deps.admin_ids)
     async with deps.turns.of(message.chat_id):

@@ -328,3 +328,11 @@ async def test_a_button_nobody_handles_is_answered(
     [answer] = (await fake.wait_for_messages_async(2, chat_id=USER))[1:]
     assert answer.plain_text == "Danh sách này đã hết hạn, hãy gửi lại lệnh."
     assert len(fake.callback_answers) == 1
+
+
+async def test_groups_ignore_other_bots_commands(fake: FakeTelegram, bot: TelegramChannel) -> None:
+    group = -100777
+    fake.push_message(group, "/help@some_other_bot", chat_type="supergroup")
+    fake.push_message(group, "/weather", chat_type="group")  # not ours: silence, not an error
+    assert (await ask(fake, "/help@fake_portal_bot", chat=group)).startswith("Các lệnh")
+    assert len(fake.texts_to(group)) == 1

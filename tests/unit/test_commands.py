@@ -93,6 +93,8 @@ def test_plain_text_is_a_search_in_private_chats_only(svc: Services) -> None:
     assert out.startswith("Đang tìm kiếm nội dung bạn gửi. Gõ /help")
     assert "Cải cách hành chính: kết quả năm 2011" in out
     assert handle(svc, Request("telegram", "-5", "xin chào", chat_kind="group")) is None
+    assert handle(svc, Request("telegram", "-5", "/weather", chat_kind="group")) is None
+    assert ask(svc, "/latest abc", kind="group").startswith("Số bài phải là")
 
 
 def test_date(svc: Services) -> None:
