@@ -181,7 +181,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "unsub_done": {"vi": "Đã bỏ theo dõi “{topic}”.", "en": "Unsubscribed from “{topic}”."},
     "unsub_all_done": {
         "vi": "Đã bỏ theo dõi tất cả ({n} chủ đề).",
-        "en": "Unsubscribed from everything ({n} topics).",
+        "en": "Unsubscribed from all topics (removed: {n}).",
     },
     "unsub_missing": {
         "vi": "Bạn chưa đăng ký “{topic}”. Xem danh sách: /subscriptions",
@@ -253,7 +253,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "broadcast_done": {
         "vi": "Đã xếp hàng gửi thông báo tới {n} cuộc trò chuyện.",
-        "en": "Announcement queued for {n} chats.",
+        "en": "Announcement queued; chats to receive it: {n}.",
     },
     "stats_title": {"vi": "Thống kê", "en": "Statistics"},
     "stats_articles": {

@@ -182,7 +182,7 @@ async def test_subscriptions_in_both_languages(
     assert "Your topics:" in await ask(fake, "/subscriptions", lang="en")
     assert await ask(fake, "/unsubscribe quy che dan chu") == "Đã bỏ theo dõi “quy che dan chu”."
     assert await ask(fake, "/unsubscribe all", lang="en") == (
-        "Unsubscribed from everything (1 topics)."
+        "Unsubscribed from all topics (removed: 1)."
     )
     assert (await ask(fake, "/unsubscribe")).startswith("Hãy ghi chủ đề hoặc all")
 

@@ -140,7 +140,7 @@ def test_subscriptions_flow(svc: Services, engine: Engine) -> None:
     assert ask(svc, "/unsubscribe").startswith("Hãy ghi chủ đề hoặc all")
     assert ask(svc, "/unsubscribe QUY CHE DAN CHU") == "Đã bỏ theo dõi “QUY CHE DAN CHU”."
     assert "Bạn chưa đăng ký “xyz”" in ask(svc, "/unsubscribe xyz")
-    assert ask(svc, "/unsubscribe all", lang="en") == "Unsubscribed from everything (1 topics)."
+    assert ask(svc, "/unsubscribe all", lang="en") == "Unsubscribed from all topics (removed: 1)."
     with session_scope(engine) as s:
         chat = chats.find_chat(s, platform="telegram", external_id="100")
         assert chat is not None and chat.id is not None

@@ -54,7 +54,7 @@ def test_broadcast_to_everyone_and_to_a_topic(svc: Services, engine: Engine) -> 
         "Đã xếp hàng gửi thông báo tới 3 cuộc trò chuyện."
     )
     assert ask(svc, "/broadcast [Dân Chủ] Chỉ cho chủ đề", lang="en") == (
-        "Announcement queued for 1 chats."
+        "Announcement queued; chats to receive it: 1."
     )
     assert ask(svc, "/broadcast [không ai] x") == "Không có cuộc trò chuyện nào nhận thông báo này."
     assert ask(svc, "/broadcast").startswith("Cách dùng: /broadcast")
