@@ -3,7 +3,7 @@
     run(settings)  -> database, scheduler (polling), dispatcher (alerts), Telegram or console
     chat(settings) -> database and the console chat only
 
-Wiring points for other parts are marked "WIRING:" below.
+Wiring points for other parts are marked "WIRING" below.
 """
 
 from __future__ import annotations
@@ -83,6 +83,8 @@ def chat(settings: Settings, stdin: TextIO | None = None, stdout: TextIO | None 
     try:
         services = services_for(settings, engine, console=True)
         return chat_loop(services, stdin, stdout or sys.stdout, prompt=_prompt(stdin))
+    except KeyboardInterrupt:  # Ctrl-C at the prompt is a normal way to leave
+        return 0
     finally:
         engine.dispose()
 
