@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from email.utils import format_datetime
 from html import escape
 from typing import TYPE_CHECKING
@@ -75,17 +76,21 @@ Ghi rõ nguồn khi phát hành lại thông tin từ website này.</div>
 """
 
 
+def _download_links(article: PortalArticle, text: Callable[[str], str]) -> str:
+    """One "Tải về" paragraph per attachment, as the page and the feed's content show them."""
+    return "".join(
+        f'<p>Tải về: <a href="{escape(href)}" target="_blank">{text(name)}</a></p>'
+        for name, href in article.attachments
+    )
+
+
 def article_page(site: PortalSite, article: PortalArticle, *, counter: int = 0) -> str:
     """The article page: title, date line, body, source line, other news, date picker."""
     body = "\n".join(
         f'<p style="text-align: justify">{article.text(p)}</p>' for p in article.paragraphs
     )
     if article.attachments:
-        links = "".join(
-            f'<p>Tải về: <a href="{escape(href)}" target="_blank">{article.text(name)}</a></p>'
-            for name, href in article.attachments
-        )
-        body += f'\n<div class="attachments">{links}</div>'
+        body += f'\n<div class="attachments">{_download_links(article, article.text)}</div>'
     others = [a for a in site.ordered() if a is not article][:5]
     other_items = "".join(
         f'<li><a href="{escape(a.path)}">{a.text(a.title)}</a>'
@@ -141,6 +146,7 @@ def rss_feed(site: PortalSite, base_url: str, *, with_content: bool = True, limi
         content = ""
         if with_content:
             html = "".join(f"<p>{escape(p)}</p>" for p in a.paragraphs)
+            html += _download_links(a, escape)  # the whole body, so both sources hash alike
             content = f"<content:encoded><![CDATA[{html}]]></content:encoded>"
         entries.append(
             f"""<item><title>{escape(a.title)}</title><link>{escape(base + a.path)}</link>
