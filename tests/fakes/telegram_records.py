@@ -17,11 +17,16 @@ if TYPE_CHECKING:
 CALLBACK_DATA_MAX = 64  # bytes
 TEXT_BUTTONS = "Text buttons are unallowed in the inline keyboard"
 DEFAULT_WAIT = 5.0  # seconds the wait_* helpers wait by default
+# send* methods that post no message to a chat (actions, drafts, gifts, join requests)
+NOT_MESSAGES = {
+    "sendChatAction", "sendMessageDraft", "sendRichMessageDraft", "sendGift",
+    "sendChatJoinRequestWebApp",
+}  # fmt: skip
 
 
 def is_message_method(method: str) -> bool:
     """Methods that post a message, so Telegram's sending limits apply."""
-    if method == "sendChatAction":
+    if method in NOT_MESSAGES:
         return False
     return method.startswith("send") or method in {
         "copyMessage", "copyMessages", "forwardMessage", "forwardMessages",
