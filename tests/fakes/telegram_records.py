@@ -173,7 +173,7 @@ class Recorded:
 
     # ----- waiting without sleeps ---------------------------------------------------------------
     def wait_until(self, predicate: Callable[[], bool], timeout: float = DEFAULT_WAIT) -> None:
-        """Block until predicate() is true (re-checked on every recorded event) or time out."""
+        """Block until predicate() holds (re-checked whenever the fake answers or queues)."""
         with self.state.lock:
             if not self.state.lock.wait_for(predicate, timeout):
                 raise TimeoutError(f"condition not met within {timeout} s")
