@@ -23,10 +23,13 @@ from telegram.error import TelegramError
 
 from bot.commands import Services
 from bot.console import chat_loop
+from bot.console_alerts import POLL_SECONDS as CONSOLE_ALERT_POLL_SECONDS
+from bot.console_alerts import deliver_due
 from bot.logs import redact
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
 from storage.db import make_engine, upgrade
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +248,21 @@ async def _run_console(
     # A daemon thread: a blocking read of stdin must not keep a stopping process alive.
     threading.Thread(target=read, name="console", daemon=True).start()
     stopper = asyncio.create_task(stop.wait())
+    alerts = asyncio.create_task(_console_alerts(settings, engine))
     waiters: list[asyncio.Future[Any]] = [finished, stopper]
     await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     stopper.cancel()
+    alerts.cancel()
     return finished.result() if finished.done() else 0
+
+
+async def _console_alerts(settings: Settings, engine: Engine) -> None:
+    """Print alerts for console chats as they fall due (the console's own dispatcher)."""
+    while True:
+        try:
+            await asyncio.to_thread(
+                deliver_due, engine, now=utcnow(), tz=settings.tz, out=sys.stdout
+            )
+        except Exception as exc:  # a bad row must not end the console; the next round retries
+            log.warning("console alerts: %r", exc)
+        await asyncio.sleep(CONSOLE_ALERT_POLL_SECONDS)

@@ -6,18 +6,26 @@ import io
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
 from bot.commands import Services
 from bot.console import chat_loop
+from bot.console_alerts import deliver_due, html_to_text
 from bot.ratelimit import RateLimiter
-from storage.db import make_engine, upgrade
+from jobs.enqueue import make_on_stored
+from storage.articles import store_articles
+from storage.db import make_engine, session_scope, upgrade
+from storage.models import ArticleBase
+from storage.types import utcnow
 from tests.bot_articles import seed_corpus
 
 CLI = Path(sys.executable).with_name("portal-notifier")
 PROCESS_TIMEOUT_SECONDS = 60
+HUE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def converse(engine: Engine, *lines: str, lang: str | None = None) -> str:
@@ -108,3 +116,29 @@ def test_a_prompt_before_each_line_when_asked(sqlite_engine: Engine) -> None:
     services = Services(engine=sqlite_engine, limiter=RateLimiter(burst=10_000))
     chat_loop(services, ["\n", "/latest\n"], out, prompt="> ")
     assert out.getvalue().endswith("\n> > Chưa có bài viết nào.\n\n> ")
+
+
+def test_console_chats_get_their_alerts_printed_once(sqlite_engine: Engine) -> None:
+    converse(sqlite_engine, "/subscribe mưa lũ")
+    published = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+    article = ArticleBase(
+        key="k-alert", source="tinh", url="https://thuathienhue.gov.vn/tin/1",
+        title="Cảnh báo mưa lũ <b>&</b> sạt lở", body="Mưa lũ lớn ở vùng núi.",
+        published_at=published, local_date=published.date(),
+    )  # fmt: skip
+    with session_scope(sqlite_engine) as session:
+        result = store_articles(session, items=[(article, "h")], now=published)
+        make_on_stored(tz=HUE)(session, result)
+    out = io.StringIO()
+    now = utcnow()  # the hook queued the row as due now
+    assert deliver_due(sqlite_engine, now=now, tz=HUE, out=out) == 1
+    shown = out.getvalue()
+    assert "Cảnh báo mưa lũ <b>&</b> sạt lở <https://thuathienhue.gov.vn/tin/1>" in shown
+    assert "&amp;" not in shown and "<a href" not in shown
+    assert deliver_due(sqlite_engine, now=now, tz=HUE, out=io.StringIO()) == 0
+
+
+def test_html_to_text() -> None:
+    assert html_to_text('<b>a &amp; b</b> <a href="https://x.vn/?a=1&amp;b=2">T &lt;1&gt;</a>') == (
+        "a & b T <1> <https://x.vn/?a=1&b=2>"
+    )
