@@ -157,14 +157,14 @@ def _bind(host: str, port: int) -> socket.socket:
 class DemoPortal:
     """A running demo portal: its base URL, the sources pointing at it, and its content."""
 
-    site: PortalSite
+    site: PortalSite = field(repr=False)
     base_url: str
-    sources: list[SourceConfig]
-    clock: Callable[[], datetime] = utcnow
-    added: list[PortalArticle] = field(default_factory=list)
-    _server: _Server | None = None
-    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    _sock: socket.socket | None = None
+    sources: list[SourceConfig] = field(repr=False)
+    clock: Callable[[], datetime] = field(default=utcnow, repr=False)
+    added: list[PortalArticle] = field(default_factory=list, repr=False)
+    _server: _Server | None = field(default=None, repr=False)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
+    _sock: socket.socket | None = field(default=None, repr=False)
 
     def add_article(self, now: datetime | None = None) -> PortalArticle:
         """Publishes one new article dated `now` (default: the clock), newest in the listing."""
