@@ -183,6 +183,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Đã bỏ theo dõi tất cả ({n} chủ đề).",
         "en": "Unsubscribed from all topics (removed: {n}).",
     },
+    "unsub_gone": {
+        "vi": "Chủ đề này đã được bỏ theo dõi rồi. Xem danh sách: /subscriptions",
+        "en": "That topic was already removed. See /subscriptions",
+    },
     "unsub_missing": {
         "vi": "Bạn chưa đăng ký “{topic}”. Xem danh sách: /subscriptions",
         "en": "You are not subscribed to “{topic}”. See /subscriptions",

@@ -176,3 +176,15 @@ def broadcast_recipients(session: Session, *, topic: str | None = None) -> list[
         )
         stmt = stmt.where(col(Chat.id).in_(subscribed))
     return [int(cid) for cid in session.exec(stmt.order_by(col(Chat.id))).all() if cid]
+
+
+def remove_subscription_by_id(
+    session: Session, *, chat_id: int, subscription_id: int
+) -> Subscription | None:
+    """Drop one subscription of this chat by id (an alert's button); None if it is gone."""
+    sub = session.get(Subscription, subscription_id)
+    if sub is None or sub.chat_id != chat_id:
+        return None
+    session.delete(sub)
+    session.flush()
+    return sub

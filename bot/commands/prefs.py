@@ -151,3 +151,19 @@ def lang(ctx: Ctx, args: str) -> Reply:
         return Reply.plain(t(ctx.lang, "lang_usage"))
     chats.set_language(ctx.session, chat_id=ctx.chat_pk, language=choice)
     return Reply.plain(t(choice, "lang_set"))
+
+
+UNSUB_PREFIX = "unsub:"  # bot.alerts.unsubscribe_data: the alert's "unsubscribe" button
+
+
+def unsubscribe_button(ctx: Ctx, data: str) -> Reply | None:
+    """The alert's button "unsub:<subscription id>"; None when `data` is not one."""
+    if not data.startswith(UNSUB_PREFIX) or not data[len(UNSUB_PREFIX) :].isdigit():
+        return None
+    sub_id = int(data[len(UNSUB_PREFIX) :])
+    sub = chats.remove_subscription_by_id(ctx.session, chat_id=ctx.chat_pk, subscription_id=sub_id)
+    if sub is None:
+        return Reply.plain(t(ctx.lang, "unsub_gone"))
+    return Reply.plain(
+        t(ctx.lang, "unsub_done", topic=_shown(sub.topic or t(ctx.lang, "every_article")))
+    )

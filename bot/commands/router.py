@@ -114,7 +114,7 @@ def handle(services: Services, req: Request) -> Reply | None:
 
 
 def press(services: Services, req: Request) -> Pressed | None:
-    """The answer to a paging button whose callback data is `req.text`."""
+    """The answer to a button (a page, or an alert's "unsub:") whose data is `req.text`."""
     flood = _flood(services, req)
     if flood is not None:
         return Pressed(flood, replace=False) if flood.lines else None
@@ -122,6 +122,10 @@ def press(services: Services, req: Request) -> Pressed | None:
     found: list[bool] = []
 
     def run(ctx: Ctx, data: str) -> Reply:
+        done = prefs.unsubscribe_button(ctx, data)
+        if done is not None:
+            found.append(False)  # the alert stays; the confirmation goes below it
+            return done
         page = lists.press(ctx, data)
         found.append(page is not None)
         return page if page is not None else Reply.plain(t(ctx.lang, "expired"))

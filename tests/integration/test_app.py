@@ -75,10 +75,16 @@ async def test_service_answers_commands_and_delivers_alerts(tmp_path: Path) -> N
             await asyncio.to_thread(_store_article, db_url)
             alert = (await fake.wait_for_messages_async(2, chat_id=USER, timeout=15))[1]
             assert "Hội nghị về Quy chế dân chủ ở cơ sở" in (alert.plain_text or "")
+            [button] = alert.buttons()
+            fake.push_callback(USER, alert.message_id, button["callback_data"])
+            [confirmed] = (await fake.wait_for_messages_async(3, chat_id=USER, timeout=15))[2:]
+            assert confirmed.plain_text == "Đã bỏ theo dõi “quy chế dân chủ”."
+            fake.push_message(USER, "/subscribe quy chế dân chủ")  # back, for the broadcast
+            await fake.wait_for_messages_async(4, chat_id=USER, timeout=15)
             fake.push_message(ADMIN, "/broadcast [quy che dan chu] Họp lúc 14:00 <b>&")
             [queued] = await fake.wait_for_messages_async(1, chat_id=ADMIN, timeout=15)
             assert queued.plain_text == "Đã xếp hàng gửi thông báo tới 1 cuộc trò chuyện."
-            notice = (await fake.wait_for_messages_async(3, chat_id=USER, timeout=15))[2]
+            notice = (await fake.wait_for_messages_async(5, chat_id=USER, timeout=15))[4]
             assert notice.plain_text == "Họp lúc 14:00 <b>&"
         finally:
             stop.set()

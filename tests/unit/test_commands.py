@@ -237,3 +237,24 @@ def test_callback_data_fits_64_bytes() -> None:
     assert is_paging("s:1:x") and not is_paging("unsub:3")
     for bad in ("", "s", "s:0:x", "s:x:y", "s:1:", "d:1:2011:2012", "q:1:x", "s:99999:x"):
         assert decode(bad, store) is None
+
+
+def test_the_alerts_unsubscribe_button(svc: Services, engine: Engine) -> None:
+    ask(svc, "/subscribe dân chủ")
+    ask(svc, "/subscribe", lang="en")
+    with session_scope(engine) as s:
+        chat = chats.find_chat(s, platform="telegram", external_id="100")
+        assert chat is not None and chat.id is not None
+        topic, every = chats.list_subscriptions(s, chat_id=chat.id)
+    stranger = press(svc, Request("telegram", "200", f"unsub:{topic.id}"))
+    assert stranger is not None and render(stranger.reply).startswith("Chủ đề này đã được bỏ")
+    done = press(svc, Request("telegram", "100", f"unsub:{topic.id}"))
+    assert done is not None and not done.replace
+    assert render(done.reply) == "Đã bỏ theo dõi “dân chủ”."
+    again = press(svc, Request("telegram", "100", f"unsub:{topic.id}", language_code="en"))
+    assert again is not None and render(again.reply).startswith("That topic was already removed")
+    every_done = press(svc, Request("telegram", "100", f"unsub:{every.id}"))
+    assert every_done is not None and render(every_done.reply) == "Đã bỏ theo dõi “(mọi tin mới)”."
+    assert ask(svc, "/subscriptions").startswith("Bạn chưa theo dõi chủ đề nào")
+    odd = press(svc, Request("telegram", "100", "unsub:abc"))
+    assert odd is not None and render(odd.reply).startswith("Danh sách này đã hết hạn")
