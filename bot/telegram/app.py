@@ -132,6 +132,8 @@ class TelegramChannel:
         await set_commands(self.app)
         await self.web.start()
         if self.webhook:
+            if self.settings.telegram_webhook_url.path != WEBHOOK_PATH:  # type: ignore[union-attr]
+                log.warning("TELEGRAM_WEBHOOK_URL should reach this server's %s", WEBHOOK_PATH)
             await self.app.bot.set_webhook(
                 str(self.settings.telegram_webhook_url),
                 secret_token=self._secret,
