@@ -17,6 +17,7 @@ from jobs.poll import PollReport, poll_all
 from jobs.scheduler import JOB_PREFIX, build_scheduler
 from storage.articles import StoreResult, get_source_state
 from storage.db import make_engine
+from storage.locks import source_lock
 from tests.fakes.httpserver import FakeHTTPServer, FaultKind
 from tests.fakes.portal_site import LISTING_PATH, TZ, PortalSite, build_site, mount
 from tests.integration.pollworld import (
@@ -237,3 +238,16 @@ async def test_scheduler_polls_each_source_at_start_with_one_instance(
     assert isinstance(report, PollReport) and report.new == N_ARTICLES
     assert count(sqlite_engine) == N_ARTICLES
     assert state(sqlite_engine).last_success_at == NOW  # the injected clock reached the poll
+
+
+async def test_a_source_another_replica_is_polling_is_skipped(
+    engine: Engine, server: FakeHTTPServer, site: PortalSite, fetcher: Fetcher
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("replicas share a database only on PostgreSQL; SQLite has one process")
+    with source_lock(engine, "portal") as held:  # the other replica, mid-poll
+        assert held
+        report = await poll(html_source(server), engine, fetcher)
+    assert report.skipped == "locked" and server.received == []
+    after = await poll(html_source(server), engine, fetcher)
+    assert after.skipped is None and after.new == N_ARTICLES
