@@ -113,11 +113,14 @@ def make_on_stored(
     cache: MatcherCache | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> Callable[[Session, StoreResult], int]:
-    """The hook poll_source calls inside the store's transaction (only `new` rows alert)."""
+    """The hook poll_source calls inside the store's transaction (only `new` rows alert).
+
+    A baseline store (a source's first read) alerts nobody: its back catalogue is not news.
+    """
     matchers = cache or MatcherCache()
 
     def on_stored(session: Session, result: StoreResult) -> int:
-        if not result.new:
+        if not result.new or result.baseline:
             return 0
         matcher = matchers.get(session)
         return enqueue_alerts(session, articles=result.new, matcher=matcher, now=clock(), tz=tz)

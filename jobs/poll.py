@@ -108,7 +108,8 @@ async def _poll_locked(
         await read_listings(run)
         await read_articles(run)
         if run.stored or run.listing_validators or run.article_validators:
-            await asyncio.to_thread(_store, run, on_stored)  # all 304: nothing to store
+            baseline = health.last_success_at is None
+            await asyncio.to_thread(_store, run, on_stored, baseline)  # all 304: nothing to store
         if run.listing_error is not None:
             raise run.listing_error  # what was read is stored; the source still failed
     except SourceError as exc:
@@ -129,7 +130,7 @@ async def _poll_locked(
     return report
 
 
-def _store(run: PollRun, on_stored: OnStored | None) -> None:
+def _store(run: PollRun, on_stored: OnStored | None, baseline: bool) -> None:
     """Store the articles, run the hook and save validators, all in one transaction."""
     validators = dict(run.article_validators)
     if not (run.report.article_errors or run.listing_error):
@@ -137,6 +138,7 @@ def _store(run: PollRun, on_stored: OnStored | None) -> None:
         validators.update(run.listing_validators)
     with session_scope(run.engine) as s:
         result = store.store_articles(s, items=run.stored, now=run.now)
+        result.baseline = baseline
         if on_stored is not None:
             on_stored(s, result)
         for url, v in validators.items():

@@ -28,6 +28,7 @@ class StoreResult:
     new: list[Article] = field(default_factory=list)
     edited: list[Article] = field(default_factory=list)
     unchanged: int = 0
+    baseline: bool = False  # the source's first successful read: stored, never alerted
 
 
 def _insert(session: Session, table: Table) -> postgresql.Insert | sqlite.Insert:

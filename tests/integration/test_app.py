@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -15,10 +16,14 @@ from bot.app import serve
 from bot.settings import Settings
 from bot.web import bind
 from jobs.enqueue import make_on_stored
+from jobs.fetch import Fetcher
+from jobs.poll import poll_all
+from jobs.sources import SourceConfig, load_sources
 from storage import chats
 from storage.articles import store_articles
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import ArticleBase
+from storage.types import utcnow
 from tests.fakes.httpserver import FakeHTTPServer
 from tests.fakes.portal_site import LISTING_PATH, build_site, mount
 from tests.fakes.telegram_api import FakeTelegram
@@ -26,6 +31,18 @@ from tests.fakes.telegram_api import FakeTelegram
 USER = 3003
 ADMIN = 3004
 SERVE_STOP_SECONDS = 15.0
+HUE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+async def _poll_once(db_url: str, sources: list[SourceConfig]) -> None:
+    engine = make_engine(db_url)
+    hook = make_on_stored(tz=HUE)
+    async with Fetcher() as fetcher:
+        reports = await poll_all(
+            sources, fetcher=fetcher, engine=engine, tz=HUE, now=utcnow(), on_stored=hook
+        )
+    engine.dispose()
+    assert [r.failed for r in reports] == [None] and reports[0].new == 6
 
 
 def _store_article(db_url: str) -> None:
@@ -119,7 +136,6 @@ async def test_scheduler_polls_a_portal_and_the_alert_reaches_telegram(tmp_path:
         chats.add_subscription(session, chat_id=chat.id, topic="Lăng Cô")
     engine.dispose()
     site = build_site(n_articles=6, per_page=5)
-    site.add_article(title="Phát triển du lịch biển Lăng Cô năm 2027")
     sources = tmp_path / "sources.toml"
     with FakeHTTPServer() as portal, FakeTelegram() as fake:
         mount(portal, site)
@@ -128,6 +144,9 @@ async def test_scheduler_polls_a_portal_and_the_alert_reaches_telegram(tmp_path:
             "pages = 2\nallow_private = true\n",
             encoding="utf-8",
         )
+        # The first read of a source is its baseline (no alerts); the next new article alerts.
+        await _poll_once(db_url, load_sources(sources))
+        site.add_article(title="Phát triển du lịch biển Lăng Cô năm 2027")
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
             database_url=db_url,

@@ -181,3 +181,14 @@ def test_postgres_claims_skip_rows_locked_by_another_replica(engine: Engine) -> 
         assert not {r.id for r in mine} & {r.id for r in theirs}
     finally:
         other.dispose()
+
+
+def test_a_baseline_store_alerts_nobody(engine: Engine) -> None:
+    hook = make_on_stored(tz=VN, clock=lambda: NOON)
+    with session_scope(engine) as s:
+        chat(s, "u-all", "")  # every article
+        first = article(s, "k-old", "Tin cũ về quy chế dân chủ")
+        assert hook(s, StoreResult(new=[first], baseline=True)) == 0
+        later = article(s, "k-new", "Tin mới về quy chế dân chủ")
+        assert hook(s, StoreResult(new=[later])) == 1
+    assert [r.article_id for r in rows(engine)] == [later.id]
