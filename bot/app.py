@@ -94,10 +94,11 @@ def chat(settings: Settings, stdin: TextIO | None = None, stdout: TextIO | None 
 
 def run(settings: Settings, demo: bool = False) -> int:
     """`portal-notifier run`: the whole service until SIGINT/SIGTERM (or end of console input)."""
-    if demo:
-        # WIRING (lead): serve the bundled demo portal and point the sources at it here.
-        print("--demo is not wired yet; running against the configured sources", file=sys.stderr)
     try:
+        if demo:  # the bundled demo portal on 127.0.0.1, its sources and ./data/demo.db
+            from jobs.demo.mode import serve_demo
+
+            return asyncio.run(serve_demo(settings, serve))
         return asyncio.run(serve(settings))
     except KeyboardInterrupt:
         return 0

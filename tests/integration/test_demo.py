@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import queue
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -32,6 +35,8 @@ DEADLINE = 5.0
 MAX_BYTES = 2_000_000
 TIMER_WAIT = 5.0  # seconds; a safety net around an awaited event, not a delay
 SUBPROCESS_TIMEOUT = 60
+SCRIPT = Path(sys.executable).with_name("portal-notifier")
+LINE_WAIT = 30.0  # seconds for the next output line, a safety net only
 
 
 @pytest.fixture
@@ -228,3 +233,40 @@ def test_shipped_package_data_is_found_where_the_package_is_installed(tmp_path: 
     where, title = done.stdout.splitlines()
     assert Path(where) == lib / "jobs" / "demo"
     assert title == build_site().articles[0].title
+
+
+def _lines_until(lines: queue.Queue[str], needle: str) -> list[str]:
+    seen: list[str] = []
+    while not any(needle in line for line in seen):
+        seen.append(lines.get(timeout=LINE_WAIT))
+    return seen
+
+
+def _read_into(stream: IO[str], lines: queue.Queue[str]) -> None:
+    for line in stream:
+        lines.put(line)
+
+
+def test_run_demo_serves_the_portal_polls_it_and_answers_in_the_console(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TELEGRAM_BOT_TOKEN")}
+    with subprocess.Popen(
+        [str(SCRIPT), "run", "--demo"], cwd=tmp_path, env=env, text=True, encoding="utf-8",
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    ) as proc:  # fmt: skip
+        assert proc.stdin is not None and proc.stdout is not None
+        lines: queue.Queue[str] = queue.Queue()
+        reader = threading.Thread(target=_read_into, args=(proc.stdout, lines), daemon=True)
+        reader.start()
+        try:
+            assert "http://127.0.0.1:" in _lines_until(lines, "demo mode")[-1]
+            _lines_until(lines, "12 new")  # a demo source's first poll stored the whole portal
+            proc.stdin.write("/date 16/12/2011\n")
+            proc.stdin.flush()
+            _lines_until(lines, build_site().articles[0].title)
+            proc.stdin.close()  # end of console input ends the service
+            assert proc.wait(timeout=LINE_WAIT) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            reader.join(LINE_WAIT)
+    assert (tmp_path / "data" / "demo.db").is_file()
