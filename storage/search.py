@@ -1,12 +1,14 @@
 """Full-text search over articles, one API over SQLite FTS5 and PostgreSQL tsvector.
 
 Ranking is bounded so the common case stays fast: the engine returns matches newest first
-(FTS5 walks its doclist by rowid, PostgreSQL the primary key), the newest RANK_WINDOW of
-them are ranked in Python (phrase holders first, then title and body hits, with a recency
-boost; storage.ranking), and pages past the window continue newest first. The total is
-counted up to COUNT_CAP matches; past that `total_capped` is set and the bot says "1000+".
-A common word over a million articles therefore costs a short doclist walk, never a full
-bm25 over every match (about 0.5 s there).
+by id (the order they were stored: FTS5 walks its doclist by rowid, PostgreSQL the primary
+key), the newest RANK_WINDOW of them are ranked in Python (phrase holders first, then title
+and body hits, with a recency boost; storage.ranking, identical on both databases), and
+pages past the window continue newest first. The total is counted up to COUNT_CAP matches;
+past that `total_capped` is set and the bot shows "1000+". A common word over a million
+articles therefore costs a short walk, never a bm25 over every match (about 0.5 s there).
+On PostgreSQL the plan is chosen from what the count found (see _steer_postgres), because
+its estimate for a set of words is often off by 50 times either way.
 """
 
 from __future__ import annotations
