@@ -28,6 +28,11 @@ from bot.console_alerts import deliver_due
 from bot.logs import redact
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
+from jobs.dispatch import run_dispatcher
+from jobs.enqueue import make_on_stored
+from jobs.fetch import Fetcher
+from jobs.scheduler import build_scheduler
+from jobs.sources import load_sources
 from storage.db import make_engine, upgrade
 from storage.types import utcnow
 
@@ -40,7 +45,7 @@ NO_TOKEN_HELP = (
     "No TELEGRAM_BOT_TOKEN: the bot runs in this terminal. Put TELEGRAM_BOT_TOKEN=<token> "
     "(from @BotFather) in .env and run `make run` again."
 )
-DISPATCHER_STOP_SECONDS = 10.0
+DISPATCHER_STOP_SECONDS = 35.0  # the dispatcher drains in-flight sends for up to 30 s
 
 
 def make_health(engine: Engine) -> Callable[[], Awaitable[bool]]:
@@ -123,16 +128,7 @@ async def background_jobs(settings: Settings, engine: Engine) -> AsyncIterator[N
 
 
 def _start_scheduler(settings: Settings, engine: Engine, stack: contextlib.AsyncExitStack) -> None:
-    # WIRING (scheduler, jobs.scheduler): one poll job per configured source, and the
-    # delivery hook (jobs.enqueue.make_on_stored) that queues alerts in the store transaction.
-    try:
-        from jobs.enqueue import make_on_stored
-        from jobs.fetch import Fetcher
-        from jobs.scheduler import build_scheduler
-        from jobs.sources import load_sources
-    except ImportError as exc:
-        log.warning("scheduler not available (%s): no polling", exc)
-        return
+    """One poll job per source; the store hook queues alerts in the store's transaction."""
     try:
         sources = load_sources(settings.sources_file)
     except (OSError, ValueError) as exc:
@@ -147,7 +143,12 @@ def _start_scheduler(settings: Settings, engine: Engine, stack: contextlib.Async
     stack.push_async_callback(fetcher.aclose)
     on_stored = make_on_stored(tz=settings.tz)
     scheduler = build_scheduler(
-        sources, fetcher=fetcher, engine=engine, tz=settings.tz, on_stored=on_stored
+        sources,
+        fetcher=fetcher,
+        engine=engine,
+        tz=settings.tz,
+        on_stored=on_stored,
+        default_interval=settings.poll_interval_seconds,
     )
     scheduler.start()
     stack.callback(scheduler.shutdown, wait=False)  # runs before the fetcher closes
@@ -157,14 +158,8 @@ def _start_scheduler(settings: Settings, engine: Engine, stack: contextlib.Async
 def _start_dispatcher(
     settings: Settings, engine: Engine, stop: asyncio.Event
 ) -> asyncio.Task[None] | None:
-    # WIRING (dispatcher, jobs.dispatch): sends queued alerts, broadcasts and digests through
-    # the Bot API with Telegram's rate limits. Without a token there is nowhere to send.
+    """Sends queued alerts, broadcasts and digests; without a token there is nowhere to send."""
     if settings.telegram_bot_token is None:
-        return None
-    try:
-        from jobs.dispatch import run_dispatcher
-    except ImportError as exc:
-        log.warning("dispatcher not available (%s): alerts stay queued", exc)
         return None
     return asyncio.create_task(run_dispatcher(settings, engine, stop), name="dispatcher")
 
@@ -199,10 +194,8 @@ async def _run_telegram(settings: Settings, engine: Engine, stop: asyncio.Event)
     from bot.telegram.handlers import BotDeps
 
     deps = BotDeps(services_for(settings, engine), frozenset(settings.telegram_admin_ids))
-    # WIRING (alerts): extra Telegram handlers, e.g. the alert's "unsub:" button, go in `extra`.
-    extra: list[Any] = []
     try:
-        channel = TelegramChannel(settings, deps, health=make_health(engine), extra=extra)
+        channel = TelegramChannel(settings, deps, health=make_health(engine))
     except ValueError as exc:
         print(f"Invalid configuration: {exc}", file=sys.stderr)
         return 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import BotCommand, Update
@@ -42,13 +42,12 @@ PAGE_PATTERN = "^(" + "|".join([*PREFIXES, UNSUB_PREFIX]) + ")"
 AnyHandler = BaseHandler[Any, Any, Any]
 
 
-def handlers(extra: Sequence[AnyHandler] = ()) -> list[AnyHandler]:
-    """Every handler, in order: text and commands, paging buttons, channel extras (e.g. the
-    alerts' "unsub:" button), then any other button, which is answered as expired."""
+def handlers() -> list[AnyHandler]:
+    """Every handler, in order: text and commands (routed by bot.commands.router's tables),
+    paging and "unsub:" buttons, then any other button, which is answered as expired."""
     return [
         MessageHandler(filters.TEXT & filters.UpdateType.MESSAGE, on_message),
         CallbackQueryHandler(on_page_button, pattern=PAGE_PATTERN),
-        *extra,
         CallbackQueryHandler(on_page_button),
     ]
 
@@ -56,7 +55,6 @@ def handlers(extra: Sequence[AnyHandler] = ()) -> list[AnyHandler]:
 def build_application(
     settings: Settings,
     deps: BotDeps,
-    extra: Sequence[AnyHandler] = (),
     requests: tuple[HTTPXRequest, HTTPXRequest] | None = None,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The PTB Application against TELEGRAM_API_URL (a self-hosted or test server alike).
@@ -78,7 +76,7 @@ def build_application(
         .build()
     )
     app.bot_data["deps"] = deps
-    app.add_handlers(handlers(extra))
+    app.add_handlers(handlers())
     app.add_error_handler(on_error)
     return app
 
@@ -104,12 +102,11 @@ class TelegramChannel:
         deps: BotDeps,
         *,
         health: Callable[[], Awaitable[bool]],
-        extra: Sequence[AnyHandler] = (),
         sock: socket.socket | None = None,
     ) -> None:
         self.settings = settings
         self._requests = (HTTPXRequest(API_POOL_SIZE), HTTPXRequest(1))
-        self.app = build_application(settings, deps, extra, self._requests)
+        self.app = build_application(settings, deps, self._requests)
         self.webhook = settings.telegram_webhook_url is not None
         secret = settings.telegram_webhook_secret
         if self.webhook and secret is None:
