@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from jobs.match import Matcher, MatcherCache, article_haystack, haystack_from_folded
 from jobs.quiet import next_digest_at, parse_hhmm, quiet_release
 from storage.articles import StoreResult
-from storage.deliveries import enqueue
+from storage.deliveries import enqueue, new_row
 from storage.models import Article, Chat
 from storage.types import utcnow
 
@@ -72,7 +72,16 @@ def enqueue_alerts(
                 now=now,
                 tz=tz,
             )
-            rows.append(_row(chat_id, kind, article.id, topic.topic, not_before, now))
+            rows.append(
+                new_row(
+                    chat_id=chat_id,
+                    kind=kind,
+                    now=now,
+                    not_before=not_before,
+                    article_id=article.id,
+                    topic=topic.topic,
+                )
+            )
     written = enqueue(session, rows=rows)
     if rows:
         log.info("queued %d of %d deliveries for %d articles", written, len(rows), len(articles))
@@ -84,27 +93,6 @@ def _haystack(article: Article) -> str:
     if article.title_folded or article.body_folded:
         return haystack_from_folded(article.title_folded, article.summary, article.body_folded)
     return article_haystack(article.title, article.summary, article.body)
-
-
-def _row(
-    chat_id: int, kind: str, article_id: int | None, topic: str, not_before: datetime, now: datetime
-) -> dict[str, Any]:
-    return {
-        "chat_id": chat_id,
-        "kind": kind,
-        "article_id": article_id,
-        "broadcast_id": None,
-        "topic": topic,
-        "state": "pending",
-        "attempts": 0,
-        "not_before": not_before,
-        "lease_owner": None,
-        "lease_until": None,
-        "message_id": None,
-        "error": None,
-        "created_at": now,
-        "sent_at": None,
-    }
 
 
 def make_on_stored(

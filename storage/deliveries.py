@@ -43,6 +43,35 @@ def _is_pg(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+def new_row(
+    *,
+    chat_id: int,
+    kind: str,
+    now: datetime,
+    not_before: datetime | None = None,
+    article_id: int | None = None,
+    broadcast_id: int | None = None,
+    topic: str | None = None,
+) -> dict[str, Any]:
+    """One pending delivery row as `enqueue` takes it (every column, for a bulk insert)."""
+    return {
+        "chat_id": chat_id,
+        "kind": kind,
+        "article_id": article_id,
+        "broadcast_id": broadcast_id,
+        "topic": topic,
+        "state": "pending",
+        "attempts": 0,
+        "not_before": not_before or now,
+        "lease_owner": None,
+        "lease_until": None,
+        "message_id": None,
+        "error": None,
+        "created_at": now,
+        "sent_at": None,
+    }
+
+
 def enqueue(session: Session, *, rows: Iterable[dict[str, Any]]) -> int:
     """Insert delivery rows, skipping any (article, chat) or (broadcast, chat) already queued."""
     batch = list(rows)

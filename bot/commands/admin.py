@@ -14,7 +14,7 @@ from bot.i18n import t
 from bot.replies import Inline, Reply, Text
 from storage import chats
 from storage.articles import list_source_states
-from storage.deliveries import counts_by_state, enqueue
+from storage.deliveries import counts_by_state, enqueue, new_row
 from storage.models import Article, Broadcast, Chat, Subscription
 
 MAX_BROADCAST_CHARS = 3500  # leaves room under Telegram's 4096 and Zalo's splitting
@@ -46,27 +46,14 @@ def broadcast(ctx: Ctx, args: str) -> Reply:
     row = Broadcast(text=text, topic=topic, author=f"{ctx.request.platform}:{author}")
     ctx.session.add(row)
     ctx.session.flush()
-    queued = enqueue(ctx.session, rows=[_delivery(cid, row.id, topic, now) for cid in recipients])
+    queued = enqueue(
+        ctx.session,
+        rows=[
+            new_row(chat_id=cid, kind="broadcast", now=now, broadcast_id=row.id, topic=topic)
+            for cid in recipients
+        ],
+    )
     return Reply.plain(t(ctx.lang, "broadcast_done", n=queued))
-
-
-def _delivery(chat_id: int, broadcast_id: int | None, topic: str | None, now: datetime) -> Any:
-    return {
-        "chat_id": chat_id,
-        "kind": "broadcast",
-        "article_id": None,
-        "broadcast_id": broadcast_id,
-        "topic": topic,
-        "state": "pending",
-        "attempts": 0,
-        "not_before": now,
-        "lease_owner": None,
-        "lease_until": None,
-        "message_id": None,
-        "error": None,
-        "created_at": now,
-        "sent_at": None,
-    }
 
 
 def _count(ctx: Ctx, *where: Any, model: Any = Article) -> int:
