@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,12 +22,6 @@ N_ARTICLES = 12
 N_FEED = 7
 FEED_PREFIX = "/feed-site"
 FEED_PATH = f"{FEED_PREFIX}/rss.aspx"
-
-
-@pytest.fixture
-def server() -> Iterator[FakeHTTPServer]:
-    with FakeHTTPServer() as srv:
-        yield srv
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import asyncio
 import gzip
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -25,12 +25,6 @@ SMALL_CAP = 100_000
 ETAG = '"v1"'
 LAST_MODIFIED = "Fri, 16 Dec 2011 08:30:00 GMT"
 PAGE = "<html><body><h1>Quy chế dân chủ</h1></body></html>"
-
-
-@pytest.fixture
-def server() -> Iterator[FakeHTTPServer]:
-    with FakeHTTPServer() as srv:
-        yield srv
 
 
 @pytest.fixture

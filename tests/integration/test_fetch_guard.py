@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import ssl
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -25,12 +25,6 @@ from jobs.netguard import GuardedTransport
 from tests.fakes.httpserver import METADATA_URL, FakeHTTPServer
 
 PAGE = "<html><body><h1>Quy chế dân chủ</h1></body></html>"
-
-
-@pytest.fixture
-def server() -> Iterator[FakeHTTPServer]:
-    with FakeHTTPServer() as srv:
-        yield srv
 
 
 @pytest.fixture

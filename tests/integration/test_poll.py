@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
 import pytest
@@ -14,7 +14,7 @@ from storage.articles import StoreResult
 from storage.db import session_scope
 from storage.models import Article
 from tests.fakes.httpserver import FakeHTTPServer
-from tests.fakes.portal_site import CHROME_TEXTS, LISTING_PATH, PortalSite, build_site, mount
+from tests.fakes.portal_site import CHROME_TEXTS, LISTING_PATH, PortalSite, mount
 from tests.integration.pollworld import (
     DEADLINE,
     MAX_BYTES,
@@ -26,19 +26,6 @@ from tests.integration.pollworld import (
     rss_source,
     state,
 )
-
-
-@pytest.fixture
-def server() -> Iterator[FakeHTTPServer]:
-    with FakeHTTPServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def site(server: FakeHTTPServer) -> PortalSite:
-    s = build_site(n_articles=N_ARTICLES, per_page=5)
-    mount(server, s)
-    return s
 
 
 @pytest.fixture

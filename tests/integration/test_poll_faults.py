@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from storage.articles import StoreResult, get_source_state
 from storage.db import make_engine
 from storage.locks import source_lock
 from tests.fakes.httpserver import FakeHTTPServer, FaultKind
-from tests.fakes.portal_site import LISTING_PATH, TZ, PortalSite, build_site, mount
+from tests.fakes.portal_site import LISTING_PATH, TZ, PortalSite, mount
 from tests.integration.pollworld import (
     INTERVAL,
     N_ARTICLES,
@@ -38,19 +38,6 @@ ENTITY_BOMB = b"""<?xml version="1.0"?>
 <link>http://127.0.0.1/a</link></item></channel></rss>"""
 MALFORMED_XML = b"<?xml version='1.0'?><rss version='2.0'><channel><title>Tin <<<&& </chan"
 NO_ARTICLES = "<html><body><h1>Trang đang bảo trì</h1><p>Xin quay lại sau.</p></body></html>"
-
-
-@pytest.fixture
-def server() -> Iterator[FakeHTTPServer]:
-    with FakeHTTPServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def site(server: FakeHTTPServer) -> PortalSite:
-    s = build_site(n_articles=N_ARTICLES, per_page=5)
-    mount(server, s)
-    return s
 
 
 @pytest.fixture
