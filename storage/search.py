@@ -7,7 +7,7 @@ and body hits, with a recency boost; storage.ranking, identical on both database
 pages past the window continue newest first. The total is counted up to COUNT_CAP matches;
 past that `total_capped` is set and the bot shows "1000+". A common word over a million
 articles therefore costs a short walk, never a bm25 over every match (about 0.5 s there).
-On PostgreSQL the plan is chosen from what the count found (see _steer_postgres), because
+On PostgreSQL the plans are chosen from a measured density (see _prepare_postgres), because
 its estimate for a set of words is often off by 50 times either way.
 """
 
@@ -43,10 +43,10 @@ RANK_WINDOW = 100
 COUNT_CAP = 1000
 MAX_PER_PAGE = 50
 
-PROBE_ROWS = 4000
+PROBE_ROWS = 2000  # a word set in 1 article of 20 or more fills a window here
 _PG_PROBE = (
     "SELECT id FROM (SELECT id, search_tsv FROM articles ORDER BY id DESC LIMIT :budget) AS r"
-    " WHERE search_tsv @@ to_tsquery('simple', :q) ORDER BY id DESC LIMIT :lim"
+    " WHERE search_tsv @@ to_tsquery('simple', :q) ORDER BY id DESC"
 )
 _HIT_COLUMNS = ("id", "title", "url", "published_at", "local_date", "source", "body", "summary")
 _SQL = {
@@ -61,6 +61,8 @@ _SQL = {
         " ORDER BY id DESC LIMIT :lim OFFSET :off",
         "count": "SELECT count(*) FROM (SELECT 1 FROM articles"
         " WHERE search_tsv @@ to_tsquery('simple', :q) LIMIT :cap) AS m",
+        "count_dense": "SELECT count(*) FROM (SELECT 1 FROM articles"
+        " WHERE search_tsv @@ to_tsquery('simple', :q) ORDER BY id DESC LIMIT :cap) AS m",
     },
 }
 
@@ -109,14 +111,10 @@ def search(
     dialect = session.get_bind().dialect.name
     sql = _SQL[dialect]
     compiled = to_fts5(parsed) if dialect == "sqlite" else to_tsquery(parsed)
-    if dialect == "postgresql":
-        # psycopg prepares a statement after a few runs and PostgreSQL may then keep a
-        # generic plan that cannot see how common the words are (twice as slow measured);
-        # the count then gets a plan made for its own words.
-        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    total = int(
-        session.execute(text(sql["count"]), {"q": compiled, "cap": COUNT_CAP + 1}).scalar_one()
-    )
+    probe = _prepare_postgres(session, compiled) if dialect == "postgresql" else []
+    count_sql = sql["count_dense"] if probe else sql["count"]
+    params = {"q": compiled, "cap": COUNT_CAP + 1}
+    total = int(session.execute(text(count_sql), params).scalar_one())
     capped = total > COUNT_CAP
     total = min(total, COUNT_CAP)
     empty = SearchPage(hits=[], total=total, page=page, per_page=per_page, total_capped=capped)
@@ -124,14 +122,12 @@ def search(
     if total == 0 or (offset >= total and not capped):
         return empty
     if offset < RANK_WINDOW:
-        window = _window(session, dialect, compiled, dense=capped)
+        window = probe[:RANK_WINDOW] or _ids(session, sql["ids"], compiled, RANK_WINDOW, 0)
         ranked = Ranker(parsed, now or utcnow()).rank(_candidates(session, window))
         ids = ranked[offset : offset + per_page]
         if len(ids) < per_page and len(window) == RANK_WINDOW:  # page straddles the window
             ids += _ids(session, sql["ids"], compiled, per_page - len(ids), RANK_WINDOW)
     else:
-        if dialect == "postgresql":
-            _steer_postgres(session, dense=capped)
         ids = _ids(session, sql["ids"], compiled, per_page, offset)
     if dialect == "postgresql":
         session.execute(text(_PG_RESET))
@@ -144,32 +140,25 @@ _PG_RESET = "; ".join(
 )
 
 
-def _steer_postgres(session: Session, *, dense: bool) -> None:
-    """Choose the plan from what was measured, not from the planner's guess.
+def _prepare_postgres(session: Session, compiled: str) -> list[int]:
+    """Pick the plans from a measured density; return the newest matches when dense.
 
     PostgreSQL estimates a word set's frequency by multiplying its words' frequencies and
     guesses rare words from a floor; both misses were measured (at 1M articles a rare word
-    walked 100k rows of the primary key for 1.4 s; at 100k a common word set rechecked 15k
-    rows, then sorted). Dense: walk the primary key newest first. Sparse: fetch the matches
-    through the GIN index and sort them.
+    walked 100k rows of the primary key for 1.4 s; a common word set built a GIN bitmap of
+    220k rows to count to 1001). So the newest PROBE_ROWS articles are checked first (about
+    1-3 ms). Dense (a full window there): count and page by walking the primary key newest
+    first, a few thousand rows at most. Sparse: go through the GIN index and sort the matches.
     """
+    # psycopg prepares a statement after a few runs and PostgreSQL may then keep a generic
+    # plan that cannot see how common the words are: ask for a plan per query.
+    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    params = {"q": compiled, "budget": PROBE_ROWS}
+    probe = [int(r[0]) for r in session.execute(text(_PG_PROBE), params)]
+    dense = len(probe) >= RANK_WINDOW
     off = ("bitmapscan", "seqscan") if dense else ("indexscan", "seqscan")
     session.execute(text("; ".join(f"SET LOCAL enable_{name} = off" for name in off)))
-
-
-def _window(session: Session, dialect: str, compiled: str, *, dense: bool) -> list[int]:
-    """Ids of the newest RANK_WINDOW matches."""
-    if dialect == "sqlite":
-        return _ids(session, _SQL["sqlite"]["ids"], compiled, RANK_WINDOW, 0)
-    if dense:
-        # Probe the newest PROBE_ROWS articles first: for words in more than about 1 in 40
-        # articles the window is there, found in a few ms whatever the table size.
-        params = {"q": compiled, "lim": RANK_WINDOW, "budget": PROBE_ROWS}
-        found = [int(r[0]) for r in session.execute(text(_PG_PROBE), params)]
-        if len(found) == RANK_WINDOW:
-            return found
-    _steer_postgres(session, dense=False)
-    return _ids(session, _SQL["postgresql"]["ids"], compiled, RANK_WINDOW, 0)
+    return probe if dense else []
 
 
 def _ids(session: Session, sql: str, compiled: str, limit: int, offset: int) -> list[int]:
