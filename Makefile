@@ -32,7 +32,7 @@ test: lint typecheck
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m pytest tests/benchmarks -s -p no:cacheprovider -o addopts="" -q
+	$(BIN)/python -m pytest tests/benchmarks -s -q -p no:cacheprovider -o addopts="" -o python_files="bench_*.py" -o timeout=0
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
