@@ -41,5 +41,5 @@ def setup_logging(level: str = "INFO", secrets: list[str] | None = None) -> None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "apscheduler.executors.default"):
+    for noisy in ("httpx", "httpcore", "apscheduler.executors.default", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
