@@ -75,17 +75,24 @@ def _seeded_db(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_portal_notifier_chat_reads_stdin(tmp_path: Path) -> None:
-    _seeded_db(tmp_path)
-    done = subprocess.run(
-        [str(CLI), "chat"],
-        input="/search quy che dan chu\n/subscribe dân chủ\n/subscriptions\n",
+def _cli(tmp_path: Path, command: str, *, stdin: str) -> subprocess.CompletedProcess[str]:
+    """Runs `portal-notifier <command>` in the scratch folder with `stdin` as its input."""
+    return subprocess.run(
+        [str(CLI), command],
+        input=stdin,
         capture_output=True,
         text=True,
         cwd=tmp_path,
         env=_env(tmp_path),
         timeout=PROCESS_TIMEOUT_SECONDS,
         check=False,
+    )
+
+
+def test_portal_notifier_chat_reads_stdin(tmp_path: Path) -> None:
+    _seeded_db(tmp_path)
+    done = _cli(
+        tmp_path, "chat", stdin="/search quy che dan chu\n/subscribe dân chủ\n/subscriptions\n"
     )
     assert done.returncode == 0, done.stderr
     assert "Kết quả cho “quy che dan chu”: 1 bài" in done.stdout
@@ -95,16 +102,7 @@ def test_portal_notifier_chat_reads_stdin(tmp_path: Path) -> None:
 
 
 def test_run_without_token_starts_the_console_and_says_how_to_set_one(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [str(CLI), "run"],
-        input="/latest\n",
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=_env(tmp_path),
-        timeout=PROCESS_TIMEOUT_SECONDS,
-        check=False,
-    )
+    done = _cli(tmp_path, "run", stdin="/latest\n")
     assert done.returncode == 0, done.stderr
     assert "TELEGRAM_BOT_TOKEN chưa được đặt" in done.stdout
     assert "Chưa có bài viết nào." in done.stdout
