@@ -120,6 +120,8 @@ def search(
     empty = SearchPage(hits=[], total=total, page=page, per_page=per_page, total_capped=capped)
     offset = (page - 1) * per_page
     if total == 0 or (offset >= total and not capped):
+        if dialect == "postgresql":  # the caller's next query gets the whole planner back
+            session.execute(text(_PG_RESET))
         return empty
     if offset < RANK_WINDOW:
         window = probe[:RANK_WINDOW] or _ids(session, sql["ids"], compiled, RANK_WINDOW, 0)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic.command import downgrade
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -249,3 +249,14 @@ def test_index_follows_the_real_store_path(engine: Engine) -> None:
         done = store_articles(s, items=[(item("Lễ hội Huế", "Festival"), "h2")], now=NOW)
         assert len(done.edited) == 1
     assert (run(engine, "tinh uy").total, run(engine, "le hoi").total) == (0, 1)
+
+
+def test_a_search_without_matches_gives_the_planner_back(corpus: Engine) -> None:
+    if corpus.dialect.name != "postgresql":
+        pytest.skip("planner settings exist on PostgreSQL only")
+    with session_scope(corpus) as s:
+        assert search(s, query="khong co tu nay", now=NOW).total == 0
+        settings = [
+            s.execute(text(f"SHOW enable_{n}")).scalar_one() for n in ("seqscan", "indexscan")
+        ]
+        assert settings == ["on", "on"]
