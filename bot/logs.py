@@ -10,6 +10,7 @@ _SECRET_PATTERNS = [
     re.compile(r"bot\d+:[A-Za-z0-9_-]+"),
     re.compile(r"(?i)((?:access_token|secret_key|refresh_token|token)=)[^&\s\"']+"),
 ]
+_TRACEBACKS = logging.Formatter()  # renders exc_info the way every handler's formatter would
 
 
 def redact(text: str) -> str:
@@ -19,17 +20,28 @@ def redact(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrites every record's final message through `redact`."""
+    """Rewrites every record's final message, traceback and stack through `redact`."""
 
     def __init__(self, extra_secrets: list[str] | None = None) -> None:
         super().__init__()
         self._extra = [s for s in (extra_secrets or []) if s]
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = redact(record.getMessage())
+    def _clean(self, text: str) -> str:
+        text = redact(text)
         for secret in self._extra:
-            message = message.replace(secret, "<redacted>")
-        record.msg, record.args = message, None
+            text = text.replace(secret, "<redacted>")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self._clean(record.getMessage()), None
+        # log.exception's traceback is rendered after filters run, from exc_text when it is set:
+        # an exception quoting a Bot API URL would otherwise print the token.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _TRACEBACKS.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._clean(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._clean(record.stack_info)
         return True
 
 

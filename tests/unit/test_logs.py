@@ -26,3 +26,16 @@ def test_filter_rewrites_formatted_message(caplog: pytest.LogCaptureFixture) -> 
     text = caplog.text
     assert "TOKEN" not in text and "plain-secret" not in text
     assert "bot<redacted>" in text
+
+
+def test_filter_redacts_the_traceback_of_log_exception(caplog: pytest.LogCaptureFixture) -> None:
+    log = logging.getLogger("test.redact.exc")
+    log.addFilter(RedactingFilter(["plain-secret"]))
+    with caplog.at_level(logging.ERROR, logger="test.redact.exc"):
+        try:
+            raise RuntimeError("POST https://x/bot42:TOKEN/sendMessage plain-secret")
+        except RuntimeError:
+            log.exception("send failed")
+    text = caplog.text
+    assert "RuntimeError: POST https://x/bot<redacted>/sendMessage <redacted>" in text
+    assert "TOKEN" not in text and "plain-secret" not in text
