@@ -21,7 +21,7 @@ def latest(ctx: Ctx, args: str) -> Reply:
     """/latest [n]: the n newest articles (1..20)."""
     n = LATEST_DEFAULT
     if args:
-        if not args.isdigit() or not 1 <= int(args) <= LATEST_MAX:
+        if not args.isdecimal() or not 1 <= int(args) <= LATEST_MAX:
             return Reply.plain(t(ctx.lang, "latest_bad", max=LATEST_MAX))
         n = int(args)
     items = lookup.latest(ctx.session, n=n)

@@ -81,7 +81,7 @@ def is_paging(data: str) -> bool:
 
 
 def _page(text: str) -> int | None:
-    return int(text) if text.isdigit() and 1 <= int(text) <= MAX_PAGE else None
+    return int(text) if text.isdecimal() and 1 <= int(text) <= MAX_PAGE else None
 
 
 def _day(text: str) -> date | None:

@@ -158,7 +158,7 @@ UNSUB_PREFIX = "unsub:"  # bot.alerts.unsubscribe_data: the alert's "unsubscribe
 
 def unsubscribe_button(ctx: Ctx, data: str) -> Reply | None:
     """The alert's button "unsub:<subscription id>"; None when `data` is not one."""
-    if not data.startswith(UNSUB_PREFIX) or not data[len(UNSUB_PREFIX) :].isdigit():
+    if not data.startswith(UNSUB_PREFIX) or not data[len(UNSUB_PREFIX) :].isdecimal():
         return None
     sub_id = int(data[len(UNSUB_PREFIX) :])
     sub = chats.remove_subscription_by_id(ctx.session, chat_id=ctx.chat_pk, subscription_id=sub_id)

@@ -53,7 +53,7 @@ def test_latest(svc: Services) -> None:
     assert out.startswith("2 tin mới nhất:")
     assert "1. Hội nghị triển khai Quy chế dân chủ" in out and "16/12/2011" in out
     assert "newsid/00000001>" in out
-    for bad in ("abc", "0", "21", "-1", "2.5"):
+    for bad in ("abc", "0", "21", "-1", "2.5", "²"):  # "²".isdigit(), yet int() refuses it
         assert ask(svc, f"/latest {bad}") == "Số bài phải là một số từ 1 đến 20, ví dụ: /latest 5"
     assert ask(svc, "/latest abc", lang="en").startswith("The number of articles must be")
 
@@ -121,6 +121,9 @@ def test_stale_buttons_answer_sensibly(svc: Services) -> None:
     assert render(expired.reply) == "Danh sách này đã hết hạn, hãy gửi lại lệnh."
     garbage = press(svc, Request("telegram", "100", "d:1:20110231:20110301", language_code="en"))
     assert garbage is not None and render(garbage.reply).startswith("This list has expired")
+    for odd in ("s:²:hoi nghi", "unsub:²"):  # digits to str.isdigit, not to int()
+        stale = press(svc, Request("telegram", "100", odd))
+        assert stale is not None and render(stale.reply).startswith("Danh sách này đã hết hạn")
     beyond = press(svc, Request("telegram", "100", "s:99:hoi nghi"))
     assert beyond is not None and "(trang 3/3)" in render(beyond.reply)
 
