@@ -133,8 +133,9 @@ async def _poll_locked(
 def _store(run: PollRun, on_stored: OnStored | None, baseline: bool) -> None:
     """Store the articles, run the hook and save validators, all in one transaction."""
     validators = dict(run.article_validators)
-    if not (run.report.article_errors or run.listing_error):
-        # After any failure the listings stay un-cached, so the next poll reads them again.
+    if run.items and not (run.report.article_errors or run.listing_error):
+        # After any failure the listings stay un-cached, so the next poll reads them again;
+        # so does a listing that yielded nothing (a changed layout): a 304 is no recovery.
         validators.update(run.listing_validators)
     with session_scope(run.engine) as s:
         result = store.store_articles(s, items=run.stored, now=run.now)

@@ -148,6 +148,20 @@ async def test_listing_that_stops_yielding_items_is_flagged_layout_changed(
     assert count(engine) == N_ARTICLES
 
 
+async def test_a_layout_change_stays_a_failure_when_the_empty_listing_answers_304(
+    engine: Engine, server: FakeHTTPServer, site: PortalSite, fetcher: Fetcher
+) -> None:
+    source = html_source(server)
+    await poll(source, engine, fetcher)
+    server.route(LISTING_PATH, NO_ARTICLES, etag='"maintenance"')
+    await poll(source, engine, fetcher, NOW + timedelta(minutes=10))
+    # Had the empty listing been cached, this 304 would read as a recovery.
+    report = await poll(source, engine, fetcher, NOW + timedelta(days=1))
+    assert report.failed == "layout_changed"
+    st = state(engine)
+    assert st.layout_changed and st.consecutive_failures == 2
+
+
 async def test_concurrent_double_poll_stores_no_duplicates(
     engine: Engine, server: FakeHTTPServer, site: PortalSite, fetcher: Fetcher
 ) -> None:
