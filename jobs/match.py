@@ -147,7 +147,3 @@ class MatcherCache:
             self._matcher = Matcher(load_topics(session), generation)
             self.builds += 1
         return self._matcher
-
-    def invalidate(self) -> None:
-        """Force a rebuild on the next `get` (e.g. right after a subscription change)."""
-        self._matcher = None

@@ -21,7 +21,6 @@ MAX_INPUT_CHARS = 64
 MAX_RANGE_DAYS = 366  # a whole year fits; more is refused as "too_long"
 MIN_YEAR, MAX_YEAR = 1900, 2100
 EXAMPLE = "16/12/2011"
-EXAMPLE_RANGE = "01/12/2011-16/12/2011"
 
 
 @dataclass(frozen=True)
