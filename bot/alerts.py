@@ -13,7 +13,6 @@ SNIPPET_CHARS = 280
 # Titles are capped so an alert is always one message and a digest line stays a line.
 TITLE_CHARS = 500
 DIGEST_TITLE_CHARS = 300
-TELEGRAM_TEXT_LIMIT = 4096
 # Room left under the limit for the digest header and counting slack.
 DIGEST_PART_LIMIT = 3900
 MAX_CALLBACK_BYTES = 64

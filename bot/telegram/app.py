@@ -20,8 +20,6 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.commands.paging import PREFIXES
-from bot.commands.prefs import UNSUB_PREFIX
 from bot.i18n import COMMANDS, LANGS
 from bot.settings import Settings
 from bot.telegram.handlers import BotDeps, on_error, on_message, on_page_button
@@ -37,17 +35,15 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 CONCURRENT_UPDATES = 8  # a slow search in one chat must not hold up the others
 API_POOL_SIZE = 64  # connections for API calls (replies in flight at once)
 POLL_TIMEOUT_SECONDS = 10  # long-poll wait per getUpdates
-PAGE_PATTERN = "^(" + "|".join([*PREFIXES, UNSUB_PREFIX]) + ")"
 
 AnyHandler = BaseHandler[Any, Any, Any]
 
 
 def handlers() -> list[AnyHandler]:
-    """Every handler, in order: text and commands (routed by bot.commands.router's tables),
-    paging and "unsub:" buttons, then any other button, which is answered as expired."""
+    """Every handler: text and commands (routed by bot.commands.router's tables), and every
+    button (paging, "unsub:"; bot.commands.press answers an unknown one as expired)."""
     return [
         MessageHandler(filters.TEXT & filters.UpdateType.MESSAGE, on_message),
-        CallbackQueryHandler(on_page_button, pattern=PAGE_PATTERN),
         CallbackQueryHandler(on_page_button),
     ]
 
