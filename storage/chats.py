@@ -46,10 +46,13 @@ def ensure_chat(
 ) -> Chat:
     """The chat, created (active) when it talks to the bot for the first time."""
     chat = find_chat(session, platform=platform, external_id=external_id)
-    if chat is None:
-        chat = Chat(platform=platform, external_id=external_id, kind=kind, title=title)
-        session.add(chat)
-        session.flush()
+    return chat if chat is not None else _add_chat(session, platform, external_id, kind, title)
+
+
+def _add_chat(session: Session, platform: str, external_id: str, kind: str, title: str) -> Chat:
+    chat = Chat(platform=platform, external_id=external_id, kind=kind, title=title)
+    session.add(chat)
+    session.flush()
     return chat
 
 
@@ -59,7 +62,8 @@ def start_chat(
     """Register the chat, or reactivate it when deliveries had stopped (blocked, not found)."""
     chat = find_chat(session, platform=platform, external_id=external_id)
     created = chat is None
-    chat = ensure_chat(session, platform=platform, external_id=external_id, kind=kind, title=title)
+    if chat is None:  # one lookup, not a second one inside ensure_chat
+        chat = _add_chat(session, platform, external_id, kind, title)
     reactivated = not chat.active
     chat.active, chat.inactive_reason = True, None
     chat.kind = kind or chat.kind
