@@ -40,8 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"Invalid configuration:\n{exc}", file=sys.stderr)
         return 2
-    secrets = [s.get_secret_value() for s in (settings.telegram_bot_token,) if s]
-    setup_logging(settings.log_level, secrets)
+    setup_logging(settings.log_level, settings.secrets)
     if args.cmd == "db":
         from storage.db import make_engine, upgrade
 

@@ -56,3 +56,9 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         """The portal's time zone as a ZoneInfo."""
         return ZoneInfo(self.timezone)
+
+    @property
+    def secrets(self) -> list[str]:
+        """Every secret value that is set, for the log filter to blank out."""
+        held = (self.telegram_bot_token, self.telegram_webhook_secret)
+        return [s.get_secret_value() for s in held if s is not None and s.get_secret_value()]

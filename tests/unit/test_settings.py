@@ -53,3 +53,13 @@ def test_token_is_secret_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "SECRETSECRET" not in repr(s)
     assert s.telegram_bot_token is not None
     assert s.telegram_bot_token.get_secret_value() == "123456:SECRETSECRET"
+
+
+def test_secrets_lists_the_token_and_the_webhook_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    # PTB logs setWebhook's parameters (secret_token included) at DEBUG: both must be redacted.
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "hook-secret")
+    assert Settings().secrets == ["123:abc", "hook-secret"]
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN")
+    monkeypatch.delenv("TELEGRAM_WEBHOOK_SECRET")
+    assert Settings().secrets == []
