@@ -95,8 +95,12 @@ def clean_body(body: str) -> str:
 
 def content_hash(*, title: str, body: str) -> str:
     """sha256 of the normalised title and body only (never the page, whose counters change)."""
-    payload = normalize(title) + "\n\n" + clean_body(body)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return _digest(normalize(title), clean_body(body))
+
+
+def _digest(title: str, body: str) -> str:
+    """content_hash of a title and body that are already normalised and cleaned."""
+    return hashlib.sha256(f"{title}\n\n{body}".encode()).hexdigest()
 
 
 def to_article(
@@ -123,4 +127,4 @@ def to_article(
         published_at=published_at,
         local_date=published_at.astimezone(tz).date() if published_at else None,
     )
-    return article, content_hash(title=title, body=body)
+    return article, _digest(title, body)  # both are clean already: no second pass
