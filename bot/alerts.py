@@ -16,6 +16,7 @@ DIGEST_TITLE_CHARS = 300
 # Room left under the limit for the digest header and counting slack.
 DIGEST_PART_LIMIT = 3900
 MAX_CALLBACK_BYTES = 64
+UNSUB_PREFIX = "unsub:"  # bot.commands.prefs.unsubscribe_button answers these buttons
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 _WORDS = {
@@ -91,7 +92,7 @@ def _link(title: str, url: str) -> Inline:
 
 def unsubscribe_data(subscription_id: int) -> str:
     """Callback data of the unsubscribe button (well under Telegram's 64 bytes)."""
-    data = f"unsub:{subscription_id}"
+    data = f"{UNSUB_PREFIX}{subscription_id}"
     assert len(data.encode()) <= MAX_CALLBACK_BYTES
     return data
 

@@ -16,20 +16,20 @@ QUIT = {"/quit", "/exit", "quit", "exit"}
 _PRESS = re.compile(r":(\d{1,2})")
 
 
+def _buttons(reply: Reply | None) -> list[Button]:
+    return [b for row in (reply.buttons if reply else []) for b in row if b.data]
+
+
 def render(reply: Reply, lang: str = "vi") -> str:
     """The reply as plain text; links as "title <url>", buttons numbered for ":n"."""
     out = []
     for line in reply.lines:
         out.append("".join(f"{r.text} <{r.url}>" if isinstance(r, Link) else r.text for r in line))
-    flat = [b for row in reply.buttons for b in row if b.data]
+    flat = _buttons(reply)
     if flat:
         out.append("  ".join(f"[:{i}] {b.text}" for i, b in enumerate(flat, 1)))
         out.append(t(lang, "console_buttons"))
     return "\n".join(out).rstrip()
-
-
-def _buttons(reply: Reply | None) -> list[Button]:
-    return [b for row in (reply.buttons if reply else []) for b in row if b.data]
 
 
 def chat_loop(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot.alerts import UNSUB_PREFIX
 from bot.commands.base import Ctx, parse_hhmm
 from bot.i18n import ADMIN_COMMANDS, COMMANDS, LANGS, t
 from bot.replies import Inline, Reply, Text
@@ -151,9 +152,6 @@ def lang(ctx: Ctx, args: str) -> Reply:
         return Reply.plain(t(ctx.lang, "lang_usage"))
     chats.set_language(ctx.session, chat_id=ctx.chat_pk, language=choice)
     return Reply.plain(t(choice, "lang_set"))
-
-
-UNSUB_PREFIX = "unsub:"  # bot.alerts.unsubscribe_data: the alert's "unsubscribe" button
 
 
 def unsubscribe_button(ctx: Ctx, data: str) -> Reply | None:
