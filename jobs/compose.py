@@ -14,9 +14,9 @@ from bot.replies import Reply
 from bot.telegram.format import to_messages
 from jobs.digest import alert_article, digest_for_chat
 from jobs.quiet import parse_hhmm, quiet_release
+from storage.chats import topic_key
 from storage.deliveries import Claimed
 from storage.models import Article, Broadcast, Chat, Subscription
-from storage.text import fold_words
 
 GROUP_KINDS = ("group", "supergroup")
 
@@ -65,7 +65,7 @@ def _job(chat: Chat, ids: list[int], reply: Reply) -> Job:
 
 def _subscription(session: Session, chat_id: int, topic: str) -> Subscription | None:
     stmt = select(Subscription).where(
-        Subscription.chat_id == chat_id, Subscription.topic_folded == fold_words(topic)
+        Subscription.chat_id == chat_id, Subscription.topic_folded == topic_key(topic)
     )
     return session.exec(stmt).first()
 
