@@ -27,13 +27,31 @@ def _local(moment: datetime | None, ctx: Ctx) -> str:
     return moment.astimezone(ctx.services.tz).strftime("%d/%m/%Y %H:%M")
 
 
-def broadcast(ctx: Ctx, args: str) -> Reply:
-    """/broadcast <text> to every active chat, or /broadcast [topic] <text> to its subscribers."""
-    topic: str | None = None
+def _split_topic(args: str) -> tuple[str | None, str]:
+    """("topic", "text") for "[topic] text"; (None, "text") without a leading [topic]."""
     m = _TOPIC.fullmatch(args.strip())
     if m:
-        topic, args = m[1].strip(), m[2]
-    text = args.strip()
+        return m[1].strip(), m[2].strip()
+    return None, args.strip()
+
+
+def _queue_broadcast(ctx: Ctx, text: str, topic: str | None, recipients: list[int]) -> int:
+    """Store the announcement and queue one delivery per recipient chat; how many queued."""
+    author = ctx.request.user_id or ctx.request.chat_id
+    row = Broadcast(text=text, topic=topic, author=f"{ctx.request.platform}:{author}")
+    ctx.session.add(row)
+    ctx.session.flush()
+    now = ctx.services.clock()
+    rows = [
+        new_row(chat_id=cid, kind="broadcast", now=now, broadcast_id=row.id, topic=topic)
+        for cid in recipients
+    ]
+    return enqueue(ctx.session, rows=rows)
+
+
+def broadcast(ctx: Ctx, args: str) -> Reply:
+    """/broadcast <text> to every active chat, or /broadcast [topic] <text> to its subscribers."""
+    topic, text = _split_topic(args)
     if not text:
         return Reply.plain(t(ctx.lang, "broadcast_usage"))
     if len(text) > MAX_BROADCAST_CHARS:
@@ -41,18 +59,7 @@ def broadcast(ctx: Ctx, args: str) -> Reply:
     recipients = chats.broadcast_recipients(ctx.session, topic=topic)
     if not recipients:
         return Reply.plain(t(ctx.lang, "broadcast_none"))
-    now = ctx.services.clock()
-    author = ctx.request.user_id or ctx.request.chat_id
-    row = Broadcast(text=text, topic=topic, author=f"{ctx.request.platform}:{author}")
-    ctx.session.add(row)
-    ctx.session.flush()
-    queued = enqueue(
-        ctx.session,
-        rows=[
-            new_row(chat_id=cid, kind="broadcast", now=now, broadcast_id=row.id, topic=topic)
-            for cid in recipients
-        ],
-    )
+    queued = _queue_broadcast(ctx, text, topic, recipients)
     return Reply.plain(t(ctx.lang, "broadcast_done", n=queued))
 
 
