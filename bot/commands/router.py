@@ -55,12 +55,13 @@ def _admin_only(ctx: Ctx, _args: str) -> Reply:
 def _route(req: Request) -> tuple[Command, str] | None:
     parsed = split_command(req.text)
     text = req.text.strip()
+    if parsed is None and req.chat_kind != "private":
+        return None  # in groups the bot only answers commands ("/path/to/x" is chatter)
     if parsed is None and text.startswith("/"):
         words = text[1:].split(maxsplit=1)
         return (_unknown(words[0]), "") if words else (prefs.help_cmd, "")
     if parsed is None:
-        # In groups the bot only answers commands; in private chats text is a search.
-        return (lists.plain_search, text) if req.chat_kind == "private" else None
+        return lists.plain_search, text  # in private chats text is a search
     name, args = parsed
     if name in ADMIN_COMMANDS:
         return (ADMIN_COMMANDS[name], args) if req.is_admin else (_admin_only, args)

@@ -94,6 +94,9 @@ def test_plain_text_is_a_search_in_private_chats_only(svc: Services) -> None:
     assert "Cải cách hành chính: kết quả năm 2011" in out
     assert handle(svc, Request("telegram", "-5", "xin chào", chat_kind="group")) is None
     assert handle(svc, Request("telegram", "-5", "/weather", chat_kind="group")) is None
+    for chatter in ("/path/to/file", "/", "/ ok"):  # not commands: silence in a group
+        assert handle(svc, Request("telegram", "-5", chatter, chat_kind="supergroup")) is None
+    assert ask(svc, "/path/to/file").startswith("Không có lệnh /path/to/file")  # private
     assert ask(svc, "/latest abc", kind="group").startswith("Số bài phải là")
 
 
