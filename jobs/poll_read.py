@@ -219,8 +219,8 @@ def _known(engine: Engine, keys: list[str]) -> dict[str, _Known]:
     if not keys:
         return {}
     with session_scope(engine) as s:
-        rows = store.articles_by_key(s, keys=keys)
-        return {k: _Known(a.title, a.local_date, a.first_seen_at) for k, a in rows.items()}
+        # Only what the rule compares: a listing's worth of article bodies stays unread.
+        return {k: _Known(*seen) for k, seen in store.seen_articles(s, keys=keys).items()}
 
 
 def _validators(engine: Engine, urls: list[str]) -> dict[str, Validators]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Table, and_, update
@@ -19,6 +19,7 @@ HTTP_CACHE: Table = HttpCacheEntry.__table__  # type: ignore[attr-defined]
 SOURCE_STATES: Table = SourceState.__table__  # type: ignore[attr-defined]
 # Columns a content change rewrites; identity (key, source) and first_seen_at never change.
 _CONTENT = ("url", "title", "summary", "body", "attachments", "published_at", "local_date")
+_KEY_CHUNK = 500
 
 
 @dataclass
@@ -52,15 +53,32 @@ def _row(article: ArticleBase, content_hash: str, now: datetime) -> dict[str, An
     return values
 
 
+def _key_chunks(keys: Iterable[str]) -> Iterator[list[str]]:
+    """Distinct keys in chunks, so a long listing never exceeds a driver's parameter limit."""
+    wanted = sorted(set(keys))
+    for start in range(0, len(wanted), _KEY_CHUNK):
+        yield wanted[start : start + _KEY_CHUNK]
+
+
 def articles_by_key(session: Session, *, keys: Iterable[str]) -> dict[str, Article]:
     """Stored articles among `keys`, by key."""
-    wanted = sorted(set(keys))
     found: dict[str, Article] = {}
-    # Chunked so a long listing never exceeds a driver's parameter limit.
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    for chunk in _key_chunks(keys):
         for art in session.exec(select(Article).where(col(Article.key).in_(chunk))):
             found[art.key] = art
+    return found
+
+
+def seen_articles(
+    session: Session, *, keys: Iterable[str]
+) -> dict[str, tuple[str, date | None, datetime]]:
+    """(title, local_date, first_seen_at) of the stored articles among `keys`, bodies unread."""
+    found: dict[str, tuple[str, date | None, datetime]] = {}
+    for chunk in _key_chunks(keys):
+        columns = (Article.key, Article.title, col(Article.local_date), Article.first_seen_at)
+        stmt = select(*columns).where(col(Article.key).in_(chunk))
+        for key, title, local_date, first_seen_at in session.exec(stmt):
+            found[key] = (title, local_date, first_seen_at)
     return found
 
 
