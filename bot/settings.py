@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -43,6 +44,14 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        # Checked here so a typo is "Invalid configuration", not a traceback from logging.
+        if value.upper() not in logging.getLevelNamesMapping():
+            raise ValueError(f"unknown log level {value!r} (use DEBUG, INFO, WARNING or ERROR)")
         return value
 
     @field_validator("telegram_admin_ids", mode="before")

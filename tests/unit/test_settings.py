@@ -36,6 +36,7 @@ def test_admin_ids_accept_a_comma_list(monkeypatch: pytest.MonkeyPatch) -> None:
         ("TIMEZONE", "Mars/Olympus", "unknown time zone"),
         ("POLL_INTERVAL_SECONDS", "5", "poll_interval_seconds"),
         ("TELEGRAM_API_URL", "not a url", "telegram_api_url"),
+        ("LOG_LEVEL", "verbose", "unknown log level"),
     ],
 )
 def test_bad_values_are_refused_by_name(
