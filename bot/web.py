@@ -41,9 +41,11 @@ def make_app(*, health: HealthCheck, secret: str | None, sink: UpdateSink | None
         if sink is None or not secret or not hmac.compare_digest(given.encode(), secret.encode()):
             log.warning("webhook call refused: wrong or missing secret header")
             return Response(status_code=403)
-        body = await request.body()
-        if len(body) > MAX_UPDATE_BYTES:
-            return Response(status_code=413)
+        body = bytearray()
+        async for chunk in request.stream():  # stop reading at the cap, not after it
+            body += chunk
+            if len(body) > MAX_UPDATE_BYTES:
+                return Response(status_code=413)
         try:
             update = json.loads(body)
         except ValueError:

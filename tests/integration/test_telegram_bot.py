@@ -17,7 +17,7 @@ from bot.ratelimit import RateLimiter
 from bot.settings import Settings
 from bot.telegram.app import TelegramChannel
 from bot.telegram.handlers import BotDeps
-from bot.web import SECRET_HEADER, WEBHOOK_PATH, bind
+from bot.web import MAX_UPDATE_BYTES, SECRET_HEADER, WEBHOOK_PATH, bind
 from storage import chats
 from storage.db import session_scope
 from tests.bot_articles import seed_corpus
@@ -245,6 +245,9 @@ async def test_webhook_checks_the_secret_and_serves_healthz(
             good = {SECRET_HEADER: SECRET}
             garbled = await client.post(WEBHOOK_PATH, content=b"{not json", headers=good)
             assert garbled.status_code == 400
+            huge = b" " * (MAX_UPDATE_BYTES + 1)
+            too_big = await client.post(WEBHOOK_PATH, content=huge, headers=good)
+            assert too_big.status_code == 413
             odd = await client.post(WEBHOOK_PATH, json={"message": 5}, headers=good)
             assert odd.status_code == 200  # dropped (logged), so Telegram does not retry it
         # Telegram (the fake) delivers a real update with the right secret.
