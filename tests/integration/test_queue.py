@@ -72,11 +72,11 @@ def test_edited_articles_and_inactive_chats_get_nothing(engine: Engine) -> None:
     with session_scope(engine) as session:
         gone = chat(session, "1", "")
         gone.active = False
-        chat(session, "2", "")
+        live = chat(session, "2", "")
         art = article(session, "k1", "Tin")
         assert hook(session, StoreResult(edited=[art])) == 0
         assert hook(session, StoreResult(new=[art])) == 1
-    assert [r.chat_id for r in rows(engine)] != [gone.id]
+    assert [r.chat_id for r in rows(engine)] == [live.id]
 
 
 def test_daily_digest_and_quiet_hours_set_not_before(engine: Engine) -> None:
