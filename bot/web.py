@@ -30,7 +30,7 @@ HealthCheck = Callable[[], Awaitable[bool]]
 
 
 def make_app(*, health: HealthCheck, secret: str | None, sink: UpdateSink | None) -> Starlette:
-    """Routes: GET /healthz; POST /telegram/webhook when a sink (and its secret) is given."""
+    """Routes: GET /healthz; POST /telegram/webhook, refused (403) without a sink and secret."""
 
     async def healthz(_request: Request) -> Response:
         ok = await health()
@@ -55,9 +55,12 @@ def make_app(*, health: HealthCheck, secret: str | None, sink: UpdateSink | None
         await sink(update)
         return Response(status_code=200)
 
-    routes = [Route("/healthz", healthz, methods=["GET"])]
-    routes.append(Route(WEBHOOK_PATH, webhook, methods=["POST"]))
-    return Starlette(routes=routes)
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route(WEBHOOK_PATH, webhook, methods=["POST"]),
+        ]
+    )
 
 
 def bind(host: str, port: int) -> socket.socket:
