@@ -218,6 +218,18 @@ async def _run_console(
     settings: Settings, engine: Engine, stop: asyncio.Event, stdin: TextIO
 ) -> int:
     services = services_for(settings, engine, console=True)
+    finished = _chat_in_thread(services, stdin)
+    stopper = asyncio.create_task(stop.wait())
+    alerts = asyncio.create_task(_console_alerts(settings, engine))
+    waiters: list[asyncio.Future[Any]] = [finished, stopper]
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    alerts.cancel()
+    return finished.result() if finished.done() else 0
+
+
+def _chat_in_thread(services: Services, stdin: TextIO) -> asyncio.Future[int]:
+    """The console chat in a thread; its exit code (or its exception) as a future."""
     loop = asyncio.get_running_loop()
     finished: asyncio.Future[int] = loop.create_future()
 
@@ -241,13 +253,7 @@ async def _run_console(
 
     # A daemon thread: a blocking read of stdin must not keep a stopping process alive.
     threading.Thread(target=read, name="console", daemon=True).start()
-    stopper = asyncio.create_task(stop.wait())
-    alerts = asyncio.create_task(_console_alerts(settings, engine))
-    waiters: list[asyncio.Future[Any]] = [finished, stopper]
-    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    stopper.cancel()
-    alerts.cancel()
-    return finished.result() if finished.done() else 0
+    return finished
 
 
 async def _console_alerts(settings: Settings, engine: Engine) -> None:
