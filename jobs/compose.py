@@ -63,11 +63,30 @@ def _job(chat: Chat, ids: list[int], reply: Reply) -> Job:
     )
 
 
-def _subscription(session: Session, chat_id: int, topic: str) -> Subscription | None:
+@dataclass
+class _AlertData:
+    """The articles and subscriptions a batch of alert rows needs, read in two queries."""
+
+    articles: dict[int, Article]
+    subscriptions: dict[tuple[int, str], Subscription]  # by (chat id, topic key)
+
+
+def _alert_data(session: Session, rows: list[Claimed]) -> _AlertData:
+    """One query for the alert rows' articles, one for their subscriptions (not two per row)."""
+    alerts = [r for r in rows if r.kind not in ("digest", "broadcast")]
+    if not alerts:
+        return _AlertData(articles={}, subscriptions={})
+    article_ids = sorted({r.article_id for r in alerts if r.article_id})
+    found = session.exec(select(Article).where(col(Article.id).in_(article_ids)))
+    articles = {a.id or 0: a for a in found}
     stmt = select(Subscription).where(
-        Subscription.chat_id == chat_id, Subscription.topic_folded == topic_key(topic)
+        col(Subscription.chat_id).in_(sorted({r.chat_id for r in alerts})),
+        col(Subscription.topic_folded).in_(sorted({topic_key(r.topic or "") for r in alerts})),
     )
-    return session.exec(stmt).first()
+    return _AlertData(
+        articles=articles,
+        subscriptions={(s.chat_id, s.topic_folded): s for s in session.exec(stmt)},
+    )
 
 
 def compose(session: Session, *, rows: list[Claimed], now: datetime, tz: ZoneInfo) -> Plan:
@@ -79,6 +98,7 @@ def compose(session: Session, *, rows: list[Claimed], now: datetime, tz: ZoneInf
     chat_ids = sorted({r.chat_id for r in rows})
     chats = {c.id: c for c in session.exec(select(Chat).where(col(Chat.id).in_(chat_ids)))}
     digests: dict[int, list[Claimed]] = {}
+    alert_data = _alert_data(session, rows)
     for row in rows:
         chat = chats.get(row.chat_id)
         if chat is None or not chat.active:
@@ -88,7 +108,7 @@ def compose(session: Session, *, rows: list[Claimed], now: datetime, tz: ZoneInf
         elif row.kind == "broadcast":
             _broadcast(session, plan, chat, row)
         else:
-            _alert(session, plan, chat, row, now, tz)
+            _alert(alert_data, plan, chat, row, now, tz)
     for chat_id, held in digests.items():
         chat = chats[chat_id]
         parts, missing = digest_for_chat(session, chat=chat, rows=held, now=now, tz=tz)
@@ -99,17 +119,17 @@ def compose(session: Session, *, rows: list[Claimed], now: datetime, tz: ZoneInf
 
 
 def _alert(
-    session: Session, plan: Plan, chat: Chat, row: Claimed, now: datetime, tz: ZoneInfo
+    data: _AlertData, plan: Plan, chat: Chat, row: Claimed, now: datetime, tz: ZoneInfo
 ) -> None:
     release = quiet_release(now, parse_hhmm(chat.quiet_start), parse_hhmm(chat.quiet_end), tz)
     if release is not None:
         plan.defer.append((row.id, release))
         return
-    article = session.get(Article, row.article_id) if row.article_id else None
+    article = data.articles.get(row.article_id) if row.article_id else None
     if article is None:
         plan.cancel.append((row.id, "article deleted"))
         return
-    sub = _subscription(session, chat.id or 0, row.topic or "")
+    sub = data.subscriptions.get((row.chat_id, topic_key(row.topic or "")))
     if sub is None:
         plan.cancel.append((row.id, "unsubscribed"))
         return
