@@ -10,6 +10,8 @@ from typing import TextIO
 from bot.commands import Request, Services, handle, press
 from bot.i18n import pick_language, t
 from bot.replies import Button, Link, Reply
+from storage.chats import find_chat
+from storage.db import session_scope
 
 PLATFORM = "console"
 QUIT = {"/quit", "/exit", "quit", "exit"}
@@ -32,6 +34,13 @@ def render(reply: Reply, lang: str = "vi") -> str:
     return "\n".join(out).rstrip()
 
 
+def _language(services: Services, chat_id: str, language_code: str | None) -> str:
+    """The chat's language as the commands see it (its /lang setting, else the client's)."""
+    with session_scope(services.engine) as session:
+        chat = find_chat(session, platform=PLATFORM, external_id=chat_id)
+        return pick_language(chat.language if chat else None, language_code)
+
+
 def chat_loop(
     services: Services,
     lines: Iterable[str],
@@ -42,7 +51,7 @@ def chat_loop(
     prompt: str = "",
 ) -> int:
     """Answer each input line until end of input or /quit; returns the exit code."""
-    lang = pick_language(None, language_code)
+    lang = _language(services, chat_id, language_code)
     print(t(lang, "start"), file=out, end=f"\n{prompt}", flush=True)
     buttons: list[Button] = []
     for raw in lines:
@@ -51,6 +60,7 @@ def chat_loop(
             break
         if reply is not None and reply.lines:
             buttons = _buttons(reply)
+            lang = _language(services, chat_id, language_code)  # /lang may have changed it
             print(render(reply, lang), file=out, end="\n\n", flush=True)
         print(prompt, file=out, end="", flush=True)
     return 0

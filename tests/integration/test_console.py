@@ -47,6 +47,14 @@ def test_commands_and_buttons_in_the_console(sqlite_engine: Engine) -> None:
     assert "Các lệnh (ví dụ)" not in out  # nothing is read after /quit
 
 
+def test_the_button_hint_follows_lang(sqlite_engine: Engine) -> None:
+    seed_corpus(sqlite_engine, extra_meetings=25)
+    out = converse(sqlite_engine, "/lang en", "/search hội nghị")
+    assert "[:1] Next ›\nType :number to press a button, e.g. :1" in out
+    assert "Gõ :số" not in out
+    assert converse(sqlite_engine).startswith("Hello! This bot")  # remembered next time
+
+
 def test_console_bad_input_and_english(sqlite_engine: Engine) -> None:
     out = converse(sqlite_engine, "/latest abc", "/date 31/02/2020", ":7", "/nope", lang="en")
     assert out.startswith("Hello! This bot")
