@@ -152,6 +152,8 @@ async def _replace(query: CallbackQuery, reply: Reply) -> bool:
             link_preview_options=_preview(msgs[0]),
         )
     except BadRequest as exc:  # e.g. the message is too old to edit
+        if "not modified" in exc.message.lower():
+            return True  # it already shows this page (a double tap): no copy below it
         log.info("could not edit a paged list: %s", exc.message)
         return False
     return True

@@ -306,6 +306,16 @@ async def test_a_page_that_cannot_be_edited_is_sent_anew(
     assert fake.edits == []
 
 
+async def test_pressing_the_page_already_shown_sends_no_copy(
+    fake: FakeTelegram, bot: TelegramChannel
+) -> None:
+    msg = await ask_msg(fake, "/search hội nghị")
+    fake.push_callback(USER, msg.message_id, "s:1:hội nghị")  # page 1 is what it shows
+    after = await ask(fake, "/start")  # answered after the press: one chat, one turn at a time
+    assert after.startswith("Xin chào!")
+    assert len(fake.callback_answers) == 1 and fake.edits == []
+
+
 def test_webhook_mode_needs_a_secret(fake: FakeTelegram, sqlite_engine: Engine) -> None:
     with pytest.raises(ValueError, match="TELEGRAM_WEBHOOK_SECRET"):
         make_channel(fake, sqlite_engine, telegram_webhook_url="https://bot.example.vn/hook")
