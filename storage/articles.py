@@ -60,12 +60,26 @@ def _key_chunks(keys: Iterable[str]) -> Iterator[list[str]]:
         yield wanted[start : start + _KEY_CHUNK]
 
 
-def articles_by_key(session: Session, *, keys: Iterable[str]) -> dict[str, Article]:
-    """Stored articles among `keys`, by key."""
+def articles_by_key(
+    session: Session, *, keys: Iterable[str], reload: bool = False
+) -> dict[str, Article]:
+    """Stored articles among `keys`, by key (`reload`: overwrite rows the session holds)."""
     found: dict[str, Article] = {}
     for chunk in _key_chunks(keys):
-        for art in session.exec(select(Article).where(col(Article.key).in_(chunk))):
+        stmt = select(Article).where(col(Article.key).in_(chunk))
+        if reload:
+            stmt = stmt.execution_options(populate_existing=True)
+        for art in session.exec(stmt):
             found[art.key] = art
+    return found
+
+
+def _hashes(session: Session, *, keys: Iterable[str]) -> dict[str, str]:
+    """content_hash of the stored articles among `keys`, by key."""
+    found: dict[str, str] = {}
+    for chunk in _key_chunks(keys):
+        stmt = select(Article.key, Article.content_hash).where(col(Article.key).in_(chunk))
+        found.update(session.exec(stmt).all())
     return found
 
 
@@ -97,8 +111,9 @@ def store_articles(
     result = StoreResult()
     if not latest:
         return result
-    existing = articles_by_key(session, keys=latest)
-    fresh = [_row(a, h, now) for key, (a, h) in latest.items() if key not in existing]
+    # Hashes only: most of a listing is unchanged, and its bodies need not be read.
+    stored = _hashes(session, keys=latest)
+    fresh = [_row(a, h, now) for key, (a, h) in latest.items() if key not in stored]
     inserted_ids: list[int] = []
     if fresh:
         stmt = (
@@ -110,17 +125,19 @@ def store_articles(
         inserted_ids = list(inserted.values())
         # Keys a concurrent poll inserted first are compared like any stored row below.
         lost = [row["key"] for row in fresh if row["key"] not in inserted]
-        existing.update(articles_by_key(session, keys=lost))
-    for key, art in existing.items():
+        stored.update(_hashes(session, keys=lost))
+    edited: list[str] = []
+    for key, stored_hash in sorted(stored.items()):
         article, content_hash = latest[key]
-        if art.content_hash == content_hash:
-            result.unchanged += 1
-            continue
-        if _claim_edit(session, article=article, content_hash=content_hash, now=now):
-            session.refresh(art)
-            result.edited.append(art)
+        if stored_hash != content_hash and _claim_edit(
+            session, article=article, content_hash=content_hash, now=now
+        ):
+            edited.append(key)
         else:
             result.unchanged += 1
+    if edited:
+        reread = articles_by_key(session, keys=edited, reload=True)
+        result.edited = [reread[key] for key in edited]
     if inserted_ids:
         rows = session.exec(select(Article).where(col(Article.id).in_(inserted_ids)))
         result.new = sorted(rows, key=lambda a: a.id or 0)
