@@ -157,7 +157,9 @@ async def read_articles(run: PollRun) -> None:
             run.stored.append(to_article(parsed, source=run.source.name, tz=run.tz, listing=item))
         elif _due(item, known.get(key), run.now, run.tz):
             to_fetch.append((key, item))
-    cached = await asyncio.to_thread(_validators, run.engine, [i.url for _, i in to_fetch])
+    # Only known articles are fetched conditionally: an unseen one has no validators to use.
+    known_urls = [item.url for key, item in to_fetch if key in known]
+    cached = await asyncio.to_thread(_validators, run.engine, known_urls)
     gate = asyncio.Semaphore(ARTICLE_CONCURRENCY)
 
     async def one(key: str, item: ListingItem) -> None:
