@@ -199,19 +199,28 @@ async def _run_telegram(settings: Settings, engine: Engine, stop: asyncio.Event)
     except ValueError as exc:
         print(f"Invalid configuration: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the listen port is taken: the channel binds it when built
+        return _cannot_start(settings, exc)
     try:
         await channel.start()
-    except (TelegramError, OSError) as exc:  # bad token, unreachable API, port in use
-        token = settings.telegram_bot_token.get_secret_value()
-        why = redact(str(exc).replace(token, "<token>"))  # PTB quotes a rejected token
-        print(f"Không khởi động được bot Telegram / cannot start the bot: {why}", file=sys.stderr)
+    except (TelegramError, OSError) as exc:  # bad token, unreachable API
+        code = _cannot_start(settings, exc)
         await channel.stop()
-        return 1
+        return code
     try:
         await stop.wait()
     finally:
         await channel.stop()
     return 0
+
+
+def _cannot_start(settings: Settings, exc: BaseException) -> int:
+    """Say why the bot could not start (never quoting the token); the exit code."""
+    assert settings.telegram_bot_token is not None
+    token = settings.telegram_bot_token.get_secret_value()
+    why = redact(str(exc).replace(token, "<token>"))  # PTB quotes a rejected token
+    print(f"Không khởi động được bot Telegram / cannot start the bot: {why}", file=sys.stderr)
+    return 1
 
 
 async def _run_console(

@@ -67,10 +67,14 @@ def bind(host: str, port: int) -> socket.socket:
     """A listening socket (port 0: any free port), so the port is known before serving."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    sock.setblocking(False)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        sock.setblocking(False)
+    except OSError:  # e.g. the port is taken: do not leak the socket
+        sock.close()
+        raise
     return sock
 
 

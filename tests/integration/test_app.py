@@ -126,6 +126,27 @@ async def test_a_token_telegram_refuses_ends_with_a_clear_message(
     assert "cannot start the bot" in err and "not-a-token" not in err
 
 
+async def test_a_listen_port_in_use_ends_with_a_clear_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    taken = bind("127.0.0.1", 0)  # listening: another program holds the port
+    try:
+        with FakeTelegram() as fake:
+            settings = Settings(
+                _env_file=None,  # type: ignore[call-arg]
+                database_url=f"sqlite:///{tmp_path / 'svc.db'}",
+                sources_file=tmp_path / "none.toml",
+                telegram_bot_token=SecretStr(fake.token),
+                telegram_api_url=HttpUrl(fake.url),
+                listen_port=taken.getsockname()[1],
+            )
+            assert await serve(settings) == 1
+    finally:
+        taken.close()
+    err = capsys.readouterr().err
+    assert "cannot start the bot" in err and "Address already in use" in err
+
+
 async def test_scheduler_polls_a_portal_and_the_alert_reaches_telegram(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'svc.db'}"
     engine = make_engine(db_url)
