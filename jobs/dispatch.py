@@ -77,8 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle-poll", type=float, default=IDLE_POLL_SECONDS)
     args = parser.parse_args(argv)
     settings = Settings()
-    token = settings.telegram_bot_token
-    setup_logging(settings.log_level, [token.get_secret_value()] if token else [])
+    setup_logging(settings.log_level, settings.secrets)  # every secret, as bot.cli does
     engine = make_engine(settings.database_url)
     upgrade(engine)
 
