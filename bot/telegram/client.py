@@ -146,15 +146,14 @@ class TelegramClient:
         text: str,
         *,
         reply_markup: dict[str, Any] | None = None,
-        parse_mode: str | None = "HTML",
-        disable_preview: bool = True,
     ) -> Outcome:
-        """Send one text message and classify what happened."""
-        body: dict[str, Any] = {"chat_id": _chat_id(chat_id), "text": text}
-        if parse_mode:
-            body["parse_mode"] = parse_mode
-        if disable_preview:
-            body["link_preview_options"] = {"is_disabled": True}
+        """Send one HTML message, link previews off, and classify what happened."""
+        body: dict[str, Any] = {
+            "chat_id": _chat_id(chat_id),
+            "text": text,
+            "parse_mode": "HTML",
+            "link_preview_options": {"is_disabled": True},
+        }
         if reply_markup:
             body["reply_markup"] = reply_markup
         try:
