@@ -142,10 +142,8 @@ def _store(run: PollRun, on_stored: OnStored | None, baseline: bool) -> None:
         result.baseline = baseline
         if on_stored is not None:
             on_stored(s, result)
-        for url, v in validators.items():
-            store.set_validators(
-                s, url=url, etag=v.etag, last_modified=v.last_modified, now=run.now
-            )
+        entries = {url: (v.etag, v.last_modified) for url, v in validators.items()}
+        store.save_validators(s, entries=entries, now=run.now)
     run.report.new, run.report.edited = len(result.new), len(result.edited)
 
 

@@ -180,19 +180,25 @@ def set_validators(
     session: Session, *, url: str, etag: str | None, last_modified: str | None, now: datetime
 ) -> None:
     """Remember the validators of the last 200 answer of `url` (none: forget the URL)."""
-    if etag is None and last_modified is None:
-        session.execute(HTTP_CACHE.delete().where(HTTP_CACHE.c.url == url))
-        return
-    values = {"url": url, "etag": etag, "last_modified": last_modified, "checked_at": now}
-    stmt = (
-        _insert(session, HTTP_CACHE)
-        .values(**values)
-        .on_conflict_do_update(
-            index_elements=["url"],
-            set_={"etag": etag, "last_modified": last_modified, "checked_at": now},
-        )
-    )
-    session.execute(stmt)
+    save_validators(session, entries={url: (etag, last_modified)}, now=now)
+
+
+def save_validators(
+    session: Session, *, entries: Mapping[str, tuple[str | None, str | None]], now: datetime
+) -> None:
+    """set_validators for many URLs at once: one delete and one upsert, not one per URL."""
+    gone = [url for url, (etag, modified) in entries.items() if etag is None and modified is None]
+    kept = [
+        {"url": url, "etag": etag, "last_modified": modified, "checked_at": now}
+        for url, (etag, modified) in entries.items()
+        if etag is not None or modified is not None
+    ]
+    if gone:
+        session.execute(HTTP_CACHE.delete().where(HTTP_CACHE.c.url.in_(gone)))
+    if kept:
+        insert = _insert(session, HTTP_CACHE)
+        changed = {name: insert.excluded[name] for name in ("etag", "last_modified", "checked_at")}
+        session.execute(insert.on_conflict_do_update(index_elements=["url"], set_=changed), kept)
 
 
 def get_source_state(session: Session, *, name: str) -> SourceState | None:

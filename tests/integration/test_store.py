@@ -16,6 +16,7 @@ from storage.articles import (
     get_validators,
     list_source_states,
     save_source_state,
+    save_validators,
     set_validators,
     store_articles,
 )
@@ -157,6 +158,18 @@ def test_validators_are_stored_overwritten_and_forgotten(engine: Engine) -> None
     with session_scope(engine) as s:
         assert set(get_validators(s, urls=["http://a/", "http://b/"])) == {"http://b/"}
         assert get_validators(s, urls=[]) == {}
+
+
+def test_many_validators_are_saved_in_one_call(engine: Engine) -> None:
+    with session_scope(engine) as s:
+        set_validators(s, url="http://a/", etag='"old"', last_modified=None, now=NOW)
+        set_validators(s, url="http://gone/", etag='"g"', last_modified=None, now=NOW)
+    entries = {"http://a/": ('"new"', None), "http://b/": (None, "x"), "http://gone/": (None, None)}
+    with session_scope(engine) as s:
+        save_validators(s, entries=entries, now=NOW)
+    with session_scope(engine) as s:
+        got = get_validators(s, urls=list(entries))
+    assert got == {"http://a/": ('"new"', None), "http://b/": (None, "x")}
 
 
 def test_source_state_is_upserted(engine: Engine) -> None:
