@@ -101,15 +101,17 @@ class TelegramChannel:
         sock: socket.socket | None = None,
     ) -> None:
         self.settings = settings
-        self._requests = (HTTPXRequest(API_POOL_SIZE), HTTPXRequest(1))
-        self.app = build_application(settings, deps, self._requests)
         self.webhook = settings.telegram_webhook_url is not None
         secret = settings.telegram_webhook_secret
         if self.webhook and secret is None:
             raise ValueError("webhook mode needs TELEGRAM_WEBHOOK_SECRET")
         self._secret = secret.get_secret_value() if secret else None
+        # Checks and the port first: a refusal must leave no HTTP clients behind.
+        sock = sock or bind(settings.listen_host, settings.listen_port)
+        self._requests = (HTTPXRequest(API_POOL_SIZE), HTTPXRequest(1))
+        self.app = build_application(settings, deps, self._requests)
         web = make_app(health=health, secret=self._secret, sink=self._accept)
-        self.web = WebServer(web, sock or bind(settings.listen_host, settings.listen_port))
+        self.web = WebServer(web, sock)
 
     async def _accept(self, data: dict[str, Any]) -> None:
         try:
