@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from sqlalchemy.engine import make_url
+
 from bot.settings import Settings
 from jobs.demo.server import ADD_EVERY_SECONDS, DemoPortal, start_demo_portal
 from jobs.demo.site import build_site
@@ -54,6 +56,11 @@ def demo_settings(settings: Settings, *, sources_file: Path) -> Settings:
     return settings.model_copy(update=update)
 
 
+def _shown_url(url: str) -> str:
+    """The database URL without its password (the banner is printed to a terminal or log)."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def banner(portal: DemoPortal, settings: Settings, every: float | None) -> str:
     """What demo mode prints at start: where the portal is and what to try."""
     new = (
@@ -64,7 +71,7 @@ def banner(portal: DemoPortal, settings: Settings, every: float | None) -> str:
     return "\n".join(
         [
             f"Chế độ demo / demo mode: cổng thử nghiệm tại {portal.base_url}",
-            f"Cơ sở dữ liệu / database: {settings.database_url}",
+            f"Cơ sở dữ liệu / database: {_shown_url(settings.database_url)}",
             new,
             "Thử / try: /latest, /search quy che dan chu, /date 16/12/2011, "
             "/subscribe cải cách hành chính",

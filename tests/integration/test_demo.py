@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.settings import Settings
-from jobs.demo.mode import DEMO_DATABASE_URL, demo_settings, serve_demo, sources_toml
+from jobs.demo.mode import DEMO_DATABASE_URL, banner, demo_settings, serve_demo, sources_toml
 from jobs.demo.server import DemoPortal, demo_sources, start_demo_portal
 from jobs.demo.site import LISTING_PATH, TZ, PortalArticle, build_site, seed_page_text
 from jobs.fetch import Fetcher
@@ -270,3 +270,11 @@ def test_run_demo_serves_the_portal_polls_it_and_answers_in_the_console(tmp_path
                 proc.kill()
             reader.join(LINE_WAIT)
     assert (tmp_path / "data" / "demo.db").is_file()
+
+
+def test_banner_never_prints_the_database_password() -> None:
+    portal = DemoPortal(site=build_site(n_articles=1), base_url="http://127.0.0.1:1", sources=[])
+    settings = Settings(database_url="postgresql+psycopg://demo:s3cret-pw@127.0.0.1/demo")
+    text = banner(portal, settings, every=None)
+    assert "s3cret-pw" not in text
+    assert "postgresql+psycopg://demo:***@127.0.0.1/demo" in text
