@@ -83,7 +83,9 @@ class WebServer:
 
     def __init__(self, app: Starlette, sock: socket.socket) -> None:
         self.sock = sock
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="off", log_config=None
+        )  # log_config=None: uvicorn logs go through our redacting root handler
         self._server = uvicorn.Server(config)
         self._task: asyncio.Task[None] | None = None
 

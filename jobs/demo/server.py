@@ -214,7 +214,9 @@ async def start_demo_portal(
     base_url = f"http://{host}:{sock.getsockname()[1]}"
     content = site or build_site()
     app = portal_app(content)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="off", log_config=None
+    )
     server = _Server(config)
     portal = DemoPortal(
         site=content,
