@@ -99,6 +99,7 @@ def compose(session: Session, *, rows: list[Claimed], now: datetime, tz: ZoneInf
     chats = {c.id: c for c in session.exec(select(Chat).where(col(Chat.id).in_(chat_ids)))}
     digests: dict[int, list[Claimed]] = {}
     alert_data = _alert_data(session, rows)
+    rendered: dict[int, list[str]] = {}  # broadcast id -> message texts, same for every chat
     for row in rows:
         chat = chats.get(row.chat_id)
         if chat is None or not chat.active:
@@ -106,7 +107,7 @@ def compose(session: Session, *, rows: list[Claimed], now: datetime, tz: ZoneInf
         elif row.kind == "digest":
             digests.setdefault(row.chat_id, []).append(row)
         elif row.kind == "broadcast":
-            _broadcast(session, plan, chat, row)
+            _broadcast(session, plan, chat, row, rendered)
         else:
             _alert(alert_data, plan, chat, row, now, tz)
     for chat_id, held in digests.items():
@@ -143,22 +144,27 @@ def _alert(
     plan.jobs.append([_job(chat, [row.id], reply)])
 
 
-def _broadcast(session: Session, plan: Plan, chat: Chat, row: Claimed) -> None:
+def _broadcast(
+    session: Session, plan: Plan, chat: Chat, row: Claimed, rendered: dict[int, list[str]]
+) -> None:
     broadcast = session.get(Broadcast, row.broadcast_id) if row.broadcast_id else None
-    if broadcast is None:
+    if broadcast is None or broadcast.id is None:
         plan.cancel.append((row.id, "broadcast deleted"))
         return
-    messages = to_messages(Reply.plain(*broadcast.text.splitlines()))
+    messages = rendered.get(broadcast.id)
+    if messages is None:
+        reply = Reply.plain(*broadcast.text.splitlines())
+        messages = rendered[broadcast.id] = [m.text for m in to_messages(reply)]
     jobs = [
         Job(
             chat_id=chat.id or 0,
             external_id=chat.external_id,
             group=chat.kind in GROUP_KINDS,
             ids=[row.id] if i == len(messages) - 1 else [],
-            text=m.text,
+            text=text,
             reply_markup=None,
         )
-        for i, m in enumerate(messages)
+        for i, text in enumerate(messages)
     ]
     if jobs:
         plan.jobs.append(jobs)
