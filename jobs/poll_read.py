@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -195,9 +195,7 @@ async def _read_article(run: PollRun, item: ListingItem, validators: Validators 
             selectors=run.source.selectors,
             tz=run.tz,
         )
-        # Links resolve against the final URL, but identity follows the listing's link, so a
-        # redirected article keeps the key the listing gives it (and is known next time).
-        parsed = replace(parsed, url=item.url)
+        # to_article keys and links the article by the listing's URL, not a redirect's.
         run.stored.append(to_article(parsed, source=run.source.name, tz=run.tz, listing=item))
         run.article_validators[item.url] = result.validators
     except SourceError as exc:
