@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from jobs.fetch import Fetcher
 from tests.fakes.httpserver import FakeHTTPServer
 from tests.fakes.portal_site import PortalSite, build_site, mount
-from tests.integration.pollworld import N_ARTICLES
+from tests.integration.pollworld import DEADLINE, MAX_BYTES, N_ARTICLES
 
 
 @pytest.fixture
@@ -24,3 +25,10 @@ def site(server: FakeHTTPServer) -> PortalSite:
     s = build_site(n_articles=N_ARTICLES, per_page=5)
     mount(server, s)
     return s
+
+
+@pytest.fixture
+async def fetcher() -> AsyncIterator[Fetcher]:
+    """A fetcher with a short deadline and cap, so fault tests end quickly."""
+    async with Fetcher(deadline=DEADLINE, max_bytes=MAX_BYTES) as f:
+        yield f

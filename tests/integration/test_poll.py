@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
-import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -16,8 +14,6 @@ from storage.models import Article
 from tests.fakes.httpserver import FakeHTTPServer
 from tests.fakes.portal_site import CHROME_TEXTS, LISTING_PATH, PortalSite, mount
 from tests.integration.pollworld import (
-    DEADLINE,
-    MAX_BYTES,
     N_ARTICLES,
     NOW,
     count,
@@ -26,12 +22,6 @@ from tests.integration.pollworld import (
     rss_source,
     state,
 )
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[Fetcher]:
-    async with Fetcher(deadline=DEADLINE, max_bytes=MAX_BYTES) as f:
-        yield f
 
 
 async def test_first_poll_stores_every_article_with_the_seed_verbatim(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -38,12 +37,6 @@ ENTITY_BOMB = b"""<?xml version="1.0"?>
 <link>http://127.0.0.1/a</link></item></channel></rss>"""
 MALFORMED_XML = b"<?xml version='1.0'?><rss version='2.0'><channel><title>Tin <<<&& </chan"
 NO_ARTICLES = "<html><body><h1>Trang đang bảo trì</h1><p>Xin quay lại sau.</p></body></html>"
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[Fetcher]:
-    async with Fetcher(deadline=1.5, max_bytes=2_000_000) as f:
-        yield f
 
 
 @pytest.mark.parametrize(
