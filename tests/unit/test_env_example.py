@@ -41,6 +41,10 @@ def test_each_setting_has_an_explanation() -> None:
     assert all(comment for _, _, comment in _example_entries())
 
 
-def test_example_values_are_valid() -> None:
+def test_example_values_are_the_defaults() -> None:
     values: dict[str, Any] = {n.lower(): v for n, v, _ in _example_entries() if v}
-    Settings(**values)
+    values["sources_file"] = EXAMPLE.parent / values["sources_file"]  # relative to the repo
+    shown, defaults = Settings(**values), Settings()
+    assert values.keys() <= Settings.model_fields.keys()
+    for name in values:
+        assert getattr(shown, name) == getattr(defaults, name), name
