@@ -28,11 +28,11 @@ from bot.console_alerts import deliver_due
 from bot.logs import redact
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
-from jobs.dispatch import run_dispatcher
-from jobs.enqueue import make_on_stored
-from jobs.fetch import Fetcher
+from jobs.delivery.dispatch import run_dispatcher
+from jobs.delivery.enqueue import make_on_stored
+from jobs.ingest.fetch import Fetcher
+from jobs.ingest.sources import load_sources
 from jobs.scheduler import build_scheduler
-from jobs.sources import load_sources
 from storage.db import make_engine, upgrade
 from storage.types import utcnow
 

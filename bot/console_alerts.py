@@ -1,7 +1,7 @@
 """Alerts for console chats: the delivery queue's rows for platform "console", printed.
 
 Without a bot token the console is the only channel, so alerts and broadcasts for console
-chats are composed exactly as for Telegram (jobs.compose: quiet hours, digests, cancels)
+chats are composed exactly as for Telegram (jobs.delivery.compose: quiet hours, digests, cancels)
 and shown as plain text in the terminal instead of being sent.
 """
 
@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
-from jobs.compose import compose
+from jobs.delivery.compose import compose
 from storage import deliveries as q
 from storage.db import session_scope
 

@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, HttpUrl, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_SOURCES_FILE = Path(__file__).resolve().parent.parent / "jobs" / "sources.default.toml"
+DEFAULT_SOURCES_FILE = (
+    Path(__file__).resolve().parent.parent / "jobs" / "ingest" / "sources.default.toml"
+)
 
 
 class Settings(BaseSettings):

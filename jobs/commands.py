@@ -8,18 +8,18 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.settings import Settings
-from jobs.errors import SourceError
-from jobs.fetch import Fetcher, FetchResult
-from jobs.items import ListingItem, ParsedArticle
-from jobs.parse_feed import parse_feed
-from jobs.parse_html import parse_article, parse_listing
-from jobs.poll import OnStored, PollReport, poll_all
-from jobs.sources import Selectors, SourceConfig, load_sources
+from jobs.ingest.errors import SourceError
+from jobs.ingest.fetch import Fetcher, FetchResult
+from jobs.ingest.items import ListingItem, ParsedArticle
+from jobs.ingest.parse_feed import parse_feed
+from jobs.ingest.parse_html import parse_article, parse_listing
+from jobs.ingest.poll import OnStored, PollReport, poll_all
+from jobs.ingest.sources import Selectors, SourceConfig, load_sources
 from storage.articles import list_source_states
 from storage.db import make_engine, session_scope, upgrade
 from storage.types import utcnow
 
-# Why a source failed, in the admins' language (reasons are jobs.errors codes).
+# Why a source failed, in the admins' language (reasons are jobs.ingest.errors codes).
 REASONS_VI = {
     "source_error": "không đọc được nguồn",
     "fetch_error": "không tải được nguồn",
@@ -99,13 +99,13 @@ def format_poll_table(reports: list[PollReport]) -> str:
 def poll_once(settings: Settings, *, on_stored: OnStored | None = None) -> int:
     """Poll every source once (back-off ignored); 0 when none failed, else 1.
 
-    Like a scheduled poll, new articles queue alerts for matching chats (jobs.enqueue).
+    Like a scheduled poll, new articles queue alerts for matching chats (jobs.delivery.enqueue).
     """
     sources = _sources(settings)
     if sources is None:
         return 2
     if on_stored is None:
-        from jobs.enqueue import make_on_stored
+        from jobs.delivery.enqueue import make_on_stored
 
         on_stored = make_on_stored(tz=settings.tz)
     engine = make_engine(settings.database_url)

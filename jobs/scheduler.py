@@ -1,4 +1,4 @@
-"""The in-process scheduler: one interval job per source, polling it through jobs.poll."""
+"""The in-process scheduler: one interval job per source, polling it through jobs.ingest.poll."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
-from jobs.fetch import Fetcher
-from jobs.poll import DEFAULT_INTERVAL_SECONDS, OnStored, PollReport, poll_source
-from jobs.sources import SourceConfig
+from jobs.ingest.fetch import Fetcher
+from jobs.ingest.poll import DEFAULT_INTERVAL_SECONDS, OnStored, PollReport, poll_source
+from jobs.ingest.sources import SourceConfig
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from bot.settings import Settings
 from jobs.demo.server import ADD_EVERY_SECONDS, DemoPortal, start_demo_portal
 from jobs.demo.site import build_site
-from jobs.sources import SourceConfig
+from jobs.ingest.sources import SourceConfig
 
 __all__ = ["DEMO_DATABASE_URL", "banner", "demo_settings", "serve_demo", "sources_toml"]
 
@@ -29,7 +29,7 @@ SOURCES_FILE_NAME = "demo-sources.toml"
 
 
 def sources_toml(sources: list[SourceConfig]) -> str:
-    """The sources as a sources file ([[source]] tables) that jobs.sources.load_sources reads."""
+    """The sources as a sources file ([[source]] tables) for jobs.ingest.sources.load_sources."""
     out: list[str] = []
     for source in sources:
         values = source.model_dump(mode="json", exclude_defaults=True)

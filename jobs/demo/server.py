@@ -24,7 +24,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from jobs.demo.site import LISTING_PATH, TZ, PortalArticle, PortalSite, build_site
-from jobs.sources import SourceConfig
+from jobs.ingest.sources import SourceConfig
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.telegram.client import TelegramClient
-from jobs.dispatch import DEFAULT_WINDOW, Dispatcher
+from jobs.delivery.dispatch import DEFAULT_WINDOW, Dispatcher
 from storage.db import make_engine, upgrade
 from storage.types import utcnow
 from tests.fakes.telegram_api import FakeTelegram

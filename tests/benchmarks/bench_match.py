@@ -9,7 +9,7 @@ import random
 import time
 from collections.abc import Callable
 
-from jobs.match import Matcher, Topic, haystack_from_folded, plain_match
+from jobs.delivery.match import Matcher, Topic, haystack_from_folded, plain_match
 from storage.text import fold, fold_words
 
 SENTENCES = [

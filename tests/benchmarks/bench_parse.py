@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 from bs4 import BeautifulSoup, Tag
 
-from jobs.dates import parse_portal_datetime
-from jobs.parse_html import parse_article, parse_listing
+from jobs.ingest.dates import parse_portal_datetime
+from jobs.ingest.parse_html import parse_article, parse_listing
 from storage.text import normalize
 from tests.fakes.portal_site import LISTING_PATH, build_site
 

@@ -20,10 +20,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from jobs.fetch import Fetcher
-from jobs.poll import PollReport, poll_source
-from jobs.poll_read import EDIT_WATCH
-from jobs.sources import SourceConfig
+from jobs.ingest.fetch import Fetcher
+from jobs.ingest.poll import PollReport, poll_source
+from jobs.ingest.poll_read import EDIT_WATCH
+from jobs.ingest.sources import SourceConfig
 from tests.fakes.httpserver import FakeHTTPServer
 from tests.fakes.portal_site import LISTING_PATH, TZ, build_site, mount
 

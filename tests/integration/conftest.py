@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from jobs.fetch import Fetcher
+from jobs.ingest.fetch import Fetcher
 from tests.fakes.httpserver import FakeHTTPServer
 from tests.fakes.portal_site import PortalSite, build_site, mount
 from tests.integration.pollworld import DEADLINE, MAX_BYTES, N_ARTICLES

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
-from jobs.enqueue import make_on_stored
-from jobs.match import MatcherCache
+from jobs.delivery.enqueue import make_on_stored
+from jobs.delivery.match import MatcherCache
 from storage.articles import StoreResult
 from storage.db import session_scope
 from storage.deliveries import DELIVERIES
@@ -131,7 +131,7 @@ def start_dispatcher_process(
     rate: float = 25.0,
     lease_seconds: float = 60.0,
 ) -> subprocess.Popen[bytes]:
-    """`python -m jobs.dispatch` as a real child process (its log goes to workdir)."""
+    """`python -m jobs.delivery.dispatch` as a real child process (its log goes to workdir)."""
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -146,7 +146,7 @@ def start_dispatcher_process(
     # cwd is the scratch folder so no developer .env is read by the child.
     with (workdir / f"dispatch-{owner}.log").open("ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "jobs.dispatch", *args],
+            [sys.executable, "-m", "jobs.delivery.dispatch", *args],
             cwd=workdir,
             env=env,
             stdout=log,

@@ -8,9 +8,9 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from jobs.fetch import Fetcher
-from jobs.poll import PollReport, poll_source
-from jobs.sources import SourceConfig
+from jobs.ingest.fetch import Fetcher
+from jobs.ingest.poll import PollReport, poll_source
+from jobs.ingest.sources import SourceConfig
 from storage.articles import StoreResult, get_source_state
 from storage.db import session_scope
 from storage.models import Article, SourceState

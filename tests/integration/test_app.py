@@ -15,10 +15,10 @@ from pydantic import HttpUrl, SecretStr
 from bot.app import serve
 from bot.settings import Settings
 from bot.web import bind
-from jobs.enqueue import make_on_stored
-from jobs.fetch import Fetcher
-from jobs.poll import poll_all
-from jobs.sources import SourceConfig, load_sources
+from jobs.delivery.enqueue import make_on_stored
+from jobs.ingest.fetch import Fetcher
+from jobs.ingest.poll import poll_all
+from jobs.ingest.sources import SourceConfig, load_sources
 from storage import chats
 from storage.articles import store_articles
 from storage.db import make_engine, session_scope, upgrade

@@ -16,7 +16,7 @@ from bot.commands import Services
 from bot.console import chat_loop
 from bot.console_alerts import deliver_due, html_to_text
 from bot.ratelimit import RateLimiter
-from jobs.enqueue import make_on_stored
+from jobs.delivery.enqueue import make_on_stored
 from storage.articles import store_articles
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import ArticleBase

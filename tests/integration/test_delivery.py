@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.telegram.client import Ambiguous, TelegramClient, Transient
-from jobs.dispatch import Dispatcher
-from jobs.ratelimit import RateLimiter
+from jobs.delivery.dispatch import Dispatcher
+from jobs.delivery.ratelimit import RateLimiter
 from storage.chats import remove_subscription, set_digest, set_quiet, start_chat
 from storage.db import make_engine, session_scope
 from storage.deliveries import enqueue

@@ -23,9 +23,9 @@ from bot.settings import Settings
 from jobs.demo.mode import DEMO_DATABASE_URL, banner, demo_settings, serve_demo, sources_toml
 from jobs.demo.server import DemoPortal, demo_sources, start_demo_portal
 from jobs.demo.site import LISTING_PATH, TZ, PortalArticle, build_site, seed_page_text
-from jobs.fetch import Fetcher
-from jobs.poll import PollReport, poll_all
-from jobs.sources import load_sources
+from jobs.ingest.fetch import Fetcher
+from jobs.ingest.poll import PollReport, poll_all
+from jobs.ingest.sources import load_sources
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import Article
 

@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from jobs.errors import (
+from jobs.ingest.errors import (
     BadStatus,
     BodyTooLarge,
     FetchTimeout,
     NetworkError,
 )
-from jobs.fetch import DEFAULT_USER_AGENT, Fetcher, FetchResult, Validators
+from jobs.ingest.fetch import DEFAULT_USER_AGENT, Fetcher, FetchResult, Validators
 from tests.fakes.httpserver import FakeHTTPServer, Request, Response
 
 SHORT_DEADLINE = 1.5  # seconds, for the time-out tests

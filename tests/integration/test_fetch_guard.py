@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs import errors
-from jobs.errors import (
+from jobs.ingest import errors
+from jobs.ingest.errors import (
     REASONS,
     AddressNotAllowed,
     BadStatus,
@@ -20,8 +20,8 @@ from jobs.errors import (
     NetworkError,
     TooManyRedirects,
 )
-from jobs.fetch import MAX_REDIRECTS, Fetcher, FetchResult
-from jobs.netguard import GuardedTransport
+from jobs.ingest.fetch import MAX_REDIRECTS, Fetcher, FetchResult
+from jobs.ingest.netguard import GuardedTransport
 from tests.fakes.httpserver import METADATA_URL, FakeHTTPServer
 
 PAGE = "<html><body><h1>Quy chế dân chủ</h1></body></html>"
@@ -132,7 +132,7 @@ async def test_only_fetch_errors_with_listed_reasons_escape(
 def test_every_error_class_has_a_listed_reason() -> None:
     classes = [value for value in vars(errors).values() if isinstance(value, type)]
     sources = [c for c in classes if issubclass(c, errors.SourceError) and c is not BadStatus]
-    assert len(sources) == 12  # the tree in jobs/errors.py, BadStatus aside
+    assert len(sources) == 12  # the tree in jobs/ingest/errors.py, BadStatus aside
     assert {c.reason for c in sources} <= REASONS
 
 

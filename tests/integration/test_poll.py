@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from jobs.fetch import Fetcher
+from jobs.ingest.fetch import Fetcher
 from storage.articles import StoreResult
 from storage.db import session_scope
 from storage.models import Article

@@ -11,8 +11,8 @@ from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from jobs.fetch import Fetcher
-from jobs.poll import PollReport, poll_all
+from jobs.ingest.fetch import Fetcher
+from jobs.ingest.poll import PollReport, poll_all
 from jobs.scheduler import JOB_PREFIX, build_scheduler
 from storage.articles import StoreResult, get_source_state
 from storage.db import make_engine

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from jobs.enqueue import make_on_stored
-from jobs.match import MatcherCache
+from jobs.delivery.enqueue import make_on_stored
+from jobs.delivery.match import MatcherCache
 from storage import deliveries as q
 from storage.articles import StoreResult
 from storage.chats import add_subscription, ensure_chat, set_digest, set_quiet

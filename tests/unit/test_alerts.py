@@ -10,7 +10,7 @@ import pytest
 from bot.alerts import AlertArticle, alert_reply, digest_replies, first_sentences
 from bot.replies import Link, Text
 from bot.telegram.client import Permanent, Rejected, RetryAfter, Sent, Transient, classify
-from jobs.compose import render
+from jobs.delivery.compose import render
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 

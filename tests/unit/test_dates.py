@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from jobs.dates import parse_portal_datetime
+from jobs.ingest.dates import parse_portal_datetime
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 

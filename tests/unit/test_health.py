@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-from jobs.health import BACKOFF_CAP, LAYOUT_CHANGED, Health, after_poll, backoff_delay, is_due
+from jobs.ingest.health import (
+    BACKOFF_CAP,
+    LAYOUT_CHANGED,
+    Health,
+    after_poll,
+    backoff_delay,
+    is_due,
+)
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 BASE = timedelta(minutes=10)

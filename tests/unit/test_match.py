@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
-from jobs.match import Matcher, MatcherCache, Topic, article_haystack, plain_match
+from jobs.delivery.match import Matcher, MatcherCache, Topic, article_haystack, plain_match
 from storage.chats import add_subscription, ensure_chat, remove_subscription
 from storage.db import session_scope
 from storage.text import fold_words

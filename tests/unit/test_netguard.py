@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jobs.errors import AddressNotAllowed, NetworkError
-from jobs.netguard import (
+from jobs.ingest.errors import AddressNotAllowed, NetworkError
+from jobs.ingest.netguard import (
     check_addresses,
     classify_address,
     is_allowed_address,

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from jobs.items import ListingItem, ParsedArticle
-from jobs.normalize import article_key, canonical_url, content_hash, newsid_of, to_article
-from jobs.parse_html import parse_article
+from jobs.ingest.items import ListingItem, ParsedArticle
+from jobs.ingest.normalize import article_key, canonical_url, content_hash, newsid_of, to_article
+from jobs.ingest.parse_html import parse_article
 from tests.fakes.portal_site import build_site
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

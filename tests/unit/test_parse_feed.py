@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from jobs.errors import NotAFeed, UnsafeDocument
-from jobs.normalize import article_key
-from jobs.parse_feed import MAX_PERSON_FIELD, cap_fields, parse_feed
+from jobs.ingest.errors import NotAFeed, UnsafeDocument
+from jobs.ingest.normalize import article_key
+from jobs.ingest.parse_feed import MAX_PERSON_FIELD, cap_fields, parse_feed
 from storage.text import normalize
 from tests.fakes.portal_site import build_site
 

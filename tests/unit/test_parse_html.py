@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from jobs.errors import LayoutNotRecognised, ParseError, UnsafeDocument
-from jobs.normalize import content_hash
-from jobs.parse_html import parse_article, parse_listing
-from jobs.sources import Selectors
+from jobs.ingest.errors import LayoutNotRecognised, ParseError, UnsafeDocument
+from jobs.ingest.normalize import content_hash
+from jobs.ingest.parse_html import parse_article, parse_listing
+from jobs.ingest.sources import Selectors
 from storage.text import normalize
 from tests.fakes.portal_site import (
     CHROME_TEXTS,

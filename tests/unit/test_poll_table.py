@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from jobs.commands import REASONS_VI, describe, format_poll_table
-from jobs.errors import REASONS
-from jobs.poll import PollReport
+from jobs.ingest.errors import REASONS
+from jobs.ingest.poll import PollReport
 
 
 def test_every_failure_reason_has_a_vietnamese_description() -> None:

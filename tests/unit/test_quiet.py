@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from jobs.enqueue import plan_delivery
-from jobs.quiet import in_quiet, next_digest_at, parse_hhmm, quiet_release
+from jobs.delivery.enqueue import plan_delivery
+from jobs.delivery.quiet import in_quiet, next_digest_at, parse_hhmm, quiet_release
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 

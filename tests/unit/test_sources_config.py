@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from jobs.sources import SourcesFileError, load_sources
+from jobs.ingest.sources import SourcesFileError, load_sources
 
 OK = 'name = "x"\nkind = "html"\nurls = ["https://a.vn/"]'
-DEFAULT = Path(__file__).resolve().parents[2] / "jobs" / "sources.default.toml"
+DEFAULT = Path(__file__).resolve().parents[2] / "jobs" / "ingest" / "sources.default.toml"
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -1,6 +1,7 @@
 """The dispatcher loop: claims due deliveries, sends within Telegram's limits, records outcomes.
 
-Started by jobs.dispatch (in-process `run_dispatcher`, or `python -m jobs.dispatch`).
+Started by jobs.delivery.dispatch (in-process `run_dispatcher`, or
+`python -m jobs.delivery.dispatch`).
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from bot.telegram.client import (
     TelegramClient,
     Transient,
 )
-from jobs import dispatch_io as io
-from jobs.compose import Job
-from jobs.ratelimit import RateLimiter
+from jobs.delivery import dispatch_io as io
+from jobs.delivery.compose import Job
+from jobs.delivery.ratelimit import RateLimiter
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)

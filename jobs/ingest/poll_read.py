@@ -8,7 +8,7 @@ Politeness rule for article pages (html sources, and feeds without inline conten
     the article was first seen less than EDIT_WATCH ago (portals correct fresh news; older
     articles are left alone). Known articles are fetched conditionally (ETag/Last-Modified),
     so an unchanged page costs a 304 and no parsing.
-A failed article page is recorded and the others are kept (jobs.poll then leaves the
+A failed article page is recorded and the others are kept (jobs.ingest.poll then leaves the
 listings un-cached, so the next poll retries it).
 """
 
@@ -22,13 +22,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
-from jobs.errors import SourceError
-from jobs.fetch import Fetcher, FetchResult, Validators
-from jobs.items import ListingItem, ParsedArticle
-from jobs.normalize import article_key, to_article
-from jobs.parse_feed import parse_feed
-from jobs.parse_html import parse_article, parse_listing
-from jobs.sources import SourceConfig
+from jobs.ingest.errors import SourceError
+from jobs.ingest.fetch import Fetcher, FetchResult, Validators
+from jobs.ingest.items import ListingItem, ParsedArticle
+from jobs.ingest.normalize import article_key, to_article
+from jobs.ingest.parse_feed import parse_feed
+from jobs.ingest.parse_html import parse_article, parse_listing
+from jobs.ingest.sources import SourceConfig
 from storage import articles as store
 from storage.db import session_scope
 from storage.models import ArticleBase

@@ -8,7 +8,7 @@ from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
-from jobs.errors import ParseError, UnsafeDocument
+from jobs.ingest.errors import ParseError, UnsafeDocument
 from storage.text import normalize
 
 # lexbor checks the open-element stack on every block start tag, so parsing N nested <div>s

@@ -4,7 +4,8 @@ httpx has no total deadline (a server trickling a byte per second never trips th
 time-out), so every fetch, redirects and body included, runs under one asyncio deadline, and
 the body is streamed against a byte cap. Redirects are followed here, hop by hop, so each
 target's scheme is checked, and each connection goes through the address guard of
-jobs.netguard. Every failure leaves as a jobs.errors.FetchError, never as an httpx exception.
+jobs.ingest.netguard. Every failure leaves as a jobs.ingest.errors.FetchError, never as an
+httpx exception.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from types import TracebackType
 
 import httpx
 
-from jobs.errors import (
+from jobs.ingest.errors import (
     BadStatus,
     BadURL,
     BodyTooLarge,
@@ -27,7 +28,7 @@ from jobs.errors import (
     NetworkError,
     TooManyRedirects,
 )
-from jobs.netguard import GuardedTransport
+from jobs.ingest.netguard import GuardedTransport
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-from jobs.items import ListingItem, ParsedArticle
+from jobs.ingest.items import ListingItem, ParsedArticle
 from storage.models import ArticleBase
 from storage.text import fold_words, normalize
 

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from jobs.match import Matcher, MatcherCache, article_haystack, haystack_from_folded
-from jobs.quiet import next_digest_at, parse_hhmm, quiet_release
+from jobs.delivery.match import Matcher, MatcherCache, article_haystack, haystack_from_folded
+from jobs.delivery.quiet import next_digest_at, parse_hhmm, quiet_release
 from storage.articles import StoreResult
 from storage.deliveries import enqueue, new_row
 from storage.models import Article, Chat

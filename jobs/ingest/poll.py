@@ -1,6 +1,6 @@
 """One poll of a source: fetch -> parse -> normalise -> store, in that order, and its health.
 
-Reading (listings, article pages, the politeness rule) is in jobs.poll_read; this module
+Reading (listings, article pages, the politeness rule) is in jobs.ingest.poll_read; this module
 stores what was read in one transaction with the on_stored hook, and records the health.
 """
 
@@ -16,11 +16,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from jobs.errors import LayoutNotRecognised, SourceError
-from jobs.fetch import Fetcher
-from jobs.health import Health, after_poll, is_due
-from jobs.poll_read import PollReport, PollRun, read_articles, read_listings
-from jobs.sources import SourceConfig
+from jobs.ingest.errors import LayoutNotRecognised, SourceError
+from jobs.ingest.fetch import Fetcher
+from jobs.ingest.health import Health, after_poll, is_due
+from jobs.ingest.poll_read import PollReport, PollRun, read_articles, read_listings
+from jobs.ingest.sources import SourceConfig
 from storage import articles as store
 from storage.db import session_scope
 from storage.locks import source_lock

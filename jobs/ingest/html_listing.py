@@ -9,11 +9,18 @@ from zoneinfo import ZoneInfo
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
-from jobs.dates import parse_portal_datetime
-from jobs.errors import ParseError
-from jobs.html_blocks import Block, absolute, base_href, blocks_of, is_attachment, load_document
-from jobs.items import Listing, ListingItem
-from jobs.sources import Selectors
+from jobs.ingest.dates import parse_portal_datetime
+from jobs.ingest.errors import ParseError
+from jobs.ingest.html_blocks import (
+    Block,
+    absolute,
+    base_href,
+    blocks_of,
+    is_attachment,
+    load_document,
+)
+from jobs.ingest.items import Listing, ListingItem
+from jobs.ingest.sources import Selectors
 from storage.text import fold, normalize
 
 CONTAINER_LEVELS = 4  # an item's date and summary sit at most this many blocks above its link

@@ -12,8 +12,8 @@ from sqlmodel import Session, col, select
 from bot.alerts import alert_reply
 from bot.replies import Reply
 from bot.telegram.format import to_messages
-from jobs.digest import alert_article, digest_for_chat
-from jobs.quiet import parse_hhmm, quiet_release
+from jobs.delivery.digest import alert_article, digest_for_chat
+from jobs.delivery.quiet import parse_hhmm, quiet_release
 from storage.chats import topic_key
 from storage.deliveries import Claimed
 from storage.models import Article, Broadcast, Chat, Subscription

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from jobs.compose import Plan, compose
+from jobs.delivery.compose import Plan, compose
 from storage import deliveries as q
 from storage.chats import deactivate_chat
 from storage.db import session_scope

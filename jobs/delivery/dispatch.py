@@ -1,5 +1,5 @@
 """Dispatcher wiring: `run_dispatcher(settings, engine, stop)` for the composition root, and
-`python -m jobs.dispatch` as a process (SIGTERM/SIGINT stop it gracefully; SIGKILL loses
+`python -m jobs.delivery.dispatch` as a process (SIGTERM/SIGINT stop it gracefully; SIGKILL loses
 nothing: rows in flight are requeued on restart or when their lease expires).
 """
 
@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from bot.settings import Settings
 from bot.telegram.client import TelegramClient
-from jobs.dispatcher import (
+from jobs.delivery.dispatcher import (
     DEFAULT_LEASE_SECONDS,
     DEFAULT_WINDOW,
     IDLE_POLL_SECONDS,
@@ -63,14 +63,14 @@ async def _relay(stop: asyncio.Event, dispatcher: Dispatcher) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m jobs.dispatch`: run a dispatcher process until SIGTERM/SIGINT."""
+    """`python -m jobs.delivery.dispatch`: run a dispatcher process until SIGTERM/SIGINT."""
     import argparse
     import signal
 
     from bot.logs import setup_logging
     from storage.db import make_engine, upgrade
 
-    parser = argparse.ArgumentParser(prog="python -m jobs.dispatch")
+    parser = argparse.ArgumentParser(prog="python -m jobs.delivery.dispatch")
     parser.add_argument("--owner", help="lease owner name (same name: resume its rows)")
     parser.add_argument("--window", type=int, default=DEFAULT_WINDOW)
     parser.add_argument("--lease-seconds", type=float, default=DEFAULT_LEASE_SECONDS)

@@ -14,10 +14,10 @@ import defusedxml.ElementTree
 import feedparser
 from defusedxml import DefusedXmlException
 
-from jobs.dates import parse_portal_datetime
-from jobs.errors import NotAFeed, UnsafeDocument
-from jobs.html_blocks import absolute, blocks_of, load_document
-from jobs.items import ListingItem
+from jobs.ingest.dates import parse_portal_datetime
+from jobs.ingest.errors import NotAFeed, UnsafeDocument
+from jobs.ingest.html_blocks import absolute, blocks_of, load_document
+from jobs.ingest.items import ListingItem
 from storage.text import normalize
 
 # feedparser 6.0.14 runs a quadratic e-mail regex over author-like fields (16 kB: ~4 s).

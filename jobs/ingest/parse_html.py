@@ -8,12 +8,19 @@ from zoneinfo import ZoneInfo
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
-from jobs.dates import parse_portal_datetime
-from jobs.errors import LayoutNotRecognised, ParseError
-from jobs.html_blocks import Block, absolute, base_href, blocks_of, is_attachment, load_document
-from jobs.html_listing import parse_listing
-from jobs.items import ParsedArticle
-from jobs.sources import Selectors
+from jobs.ingest.dates import parse_portal_datetime
+from jobs.ingest.errors import LayoutNotRecognised, ParseError
+from jobs.ingest.html_blocks import (
+    Block,
+    absolute,
+    base_href,
+    blocks_of,
+    is_attachment,
+    load_document,
+)
+from jobs.ingest.html_listing import parse_listing
+from jobs.ingest.items import ParsedArticle
+from jobs.ingest.sources import Selectors
 from storage.text import fold, normalize
 
 __all__ = ["parse_article", "parse_listing"]

@@ -21,7 +21,7 @@ from typing import Literal
 import httpcore
 import httpx
 
-from jobs.errors import AddressNotAllowed, NetworkError
+from jobs.ingest.errors import AddressNotAllowed, NetworkError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Verdict = Literal["public", "private", "forbidden"]
