@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import overload
 from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
@@ -12,14 +13,20 @@ from jobs.ingest.errors import ParseError, UnsafeDocument
 from storage.text import normalize
 
 # lexbor checks the open-element stack on every block start tag, so parsing N nested <div>s
-# costs O(N^2) (100k levels: ~15 s). Real pages nest a few dozen levels; refuse beyond this.
+# costs O(N^2) (100k levels: ~15 s): a cheap count before parsing refuses that. After
+# parsing, every element counts: real pages nest a few dozen levels and hold a few thousand
+# elements; CSS descendant selectors cost node count x depth, so both are capped.
 MAX_BLOCK_NESTING = 2_000
+MAX_DEPTH = 512  # elements of any tag, ancestors included
+MAX_NODES = 60_000  # start tags before parsing, elements after
 _NESTING_TAGS = (
     "address|article|aside|blockquote|center|details|dialog|dir|div|dl|fieldset|figcaption"
     "|figure|footer|header|hgroup|listing|main|menu|nav|ol|pre|search|section|summary|ul"
 )
 _OPEN_OR_CLOSE = re.compile(rf"<(/?)(?:{_NESTING_TAGS})\b", re.IGNORECASE)
 _OPEN = re.compile(rf"<(?:{_NESTING_TAGS})\b", re.IGNORECASE)
+_START_TAG = re.compile(r"<[a-zA-Z]")
+_CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9._:-]{1,40})""", re.IGNORECASE)
 
 BLOCK_TAGS = frozenset(
     {
@@ -47,13 +54,62 @@ _CHROME_WORD = re.compile(r"(?:^|[\s_-])(?:nav|navbar|banner|logo|footer|toolbar
 ATTACHMENT_EXTENSIONS = (".pdf", ".doc", ".docx", ".xls", ".xlsx", ".zip", ".rar")
 
 
+class BlockPath:
+    """mem_ids of a block's block ancestors, its own element last.
+
+    A linked list sharing its parent's path, so a page costs memory linear in its elements
+    (a tuple per block grew with the square of the nesting depth). Supports len(), `in`
+    and negative indexes and slices, which read at most the depth asked for.
+    """
+
+    __slots__ = ("_len", "last", "parent")
+
+    def __init__(self, last: int, parent: BlockPath | None = None) -> None:
+        self.last, self.parent = last, parent
+        self._len = 1 + (len(parent) if parent is not None else 0)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __contains__(self, mem_id: object) -> bool:
+        node: BlockPath | None = self
+        while node is not None:
+            if node.last == mem_id:
+                return True
+            node = node.parent
+        return False
+
+    def tail(self, count: int) -> list[int]:
+        """The last `count` ids, outermost first."""
+        found: list[int] = []
+        node: BlockPath | None = self
+        while node is not None and len(found) < count:
+            found.append(node.last)
+            node = node.parent
+        return found[::-1]
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[int]: ...
+    def __getitem__(self, index: int | slice) -> int | list[int]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._len)
+            return self.tail(self._len - start)[: max(0, stop - start) : step]
+        if index >= 0:
+            index -= self._len
+        if not -self._len <= index < 0:
+            raise IndexError("block path index out of range")
+        return self.tail(-index)[0]
+
+
 @dataclass(slots=True)
 class Block:
     """Text of one block-level element (children blocks excluded), in document order."""
 
     lines: list[str]  # normalised, non-empty; <br> splits lines
     node: LexborNode
-    path: tuple[int, ...]  # mem_ids of the block ancestors, the block's own element last
+    path: BlockPath  # mem_ids of the block ancestors, the block's own element last
     heading: int  # 1-6 for h1-h6, else 0
     hint: str  # id/class words of the ancestors, lower-case
     chrome: bool  # inside a login box, search box, counter, menu or similar site furniture
@@ -76,7 +132,7 @@ class Block:
 @dataclass(slots=True)
 class _Ctx:
     block: LexborNode | None
-    path: tuple[int, ...]
+    path: BlockPath
     heading: int
     hint: str
     chrome: bool
@@ -84,21 +140,22 @@ class _Ctx:
     link: int  # mem_id of the enclosing <a href>, 0 when none
 
 
-def load_document(data: str | bytes) -> LexborHTMLParser:
-    """Parses a page after the nesting guard; UnsafeDocument for pathological nesting.
+def _decode(data: bytes) -> str:
+    """UTF-8 (the portal's encoding, whatever the page declares) when the bytes decode, else
+    the declared charset, undecodable bytes becoming U+FFFD."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    declared = _CHARSET.search(data[:4096])
+    try:
+        return data.decode(declared.group(1).decode() if declared else "utf-8", "replace")
+    except LookupError:
+        return data.decode("utf-8", "replace")
 
-    Bytes are read as UTF-8 (the portal's encoding, whatever the page declares) when they
-    decode, else by the page's declared charset, undecodable bytes becoming U+FFFD.
-    """
-    source: str | bytes = data
-    if isinstance(data, bytes):
-        try:
-            source = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            source = data.replace(b"\x00", b"")
-    text = source if isinstance(source, str) else source.decode("utf-8", "replace")
-    if isinstance(source, str):
-        source = source.replace("\x00", "")
+
+def _refuse_before_parsing(text: str) -> None:
+    """UnsafeDocument when the text holds too many start tags or nests block tags too deep."""
     if len(_OPEN.findall(text)) > MAX_BLOCK_NESTING:
         depth = deepest = 0
         for match in _OPEN_OR_CLOSE.finditer(text):
@@ -106,10 +163,42 @@ def load_document(data: str | bytes) -> LexborHTMLParser:
             deepest = max(deepest, depth)
         if deepest > MAX_BLOCK_NESTING:
             raise UnsafeDocument(f"page nests {deepest} block elements (limit {MAX_BLOCK_NESTING})")
+    starts = len(_START_TAG.findall(text))
+    if starts > MAX_NODES:
+        raise UnsafeDocument(f"page has {starts} elements (limit {MAX_NODES})")
+
+
+def _refuse_parsed(doc: LexborHTMLParser) -> None:
+    """UnsafeDocument when the parsed tree nests any elements deeper than MAX_DEPTH."""
+    if doc.root is None:
+        return
+    depth_of: dict[int, int] = {}
+    count = 0
+    for node in doc.root.traverse():
+        parent = node.parent
+        depth = depth_of.get(parent.mem_id, 0) + 1 if parent is not None else 1
+        if depth > MAX_DEPTH:
+            raise UnsafeDocument(f"page nests elements deeper than {MAX_DEPTH} levels")
+        depth_of[node.mem_id] = depth
+        count += 1
+    if count > MAX_NODES * 2:  # implied elements (tbody, tr) can double the start tags
+        raise UnsafeDocument(f"page has {count} elements (limit {MAX_NODES * 2})")
+
+
+def load_document(data: str | bytes) -> LexborHTMLParser:
+    """Parses a page between the nesting and size guards; UnsafeDocument when pathological.
+
+    The guards run on exactly the text the parser receives: NUL characters, which the parser
+    would drop, are removed first, so they cannot hide tags from the count.
+    """
+    text = (_decode(data) if isinstance(data, bytes) else data).replace("\x00", "")
+    _refuse_before_parsing(text)
     try:
-        return LexborHTMLParser(source, encoding=isinstance(source, bytes))
+        doc = LexborHTMLParser(text)
     except (SelectolaxError, ValueError, RuntimeError, LookupError) as exc:
         raise ParseError(f"HTML could not be parsed: {exc}") from exc
+    _refuse_parsed(doc)
+    return doc
 
 
 def base_href(doc: LexborHTMLParser, url: str) -> str:
@@ -136,7 +225,7 @@ def blocks_of(root: LexborNode) -> list[Block]:
     blocks: list[Block] = []
     ctxs: dict[int, _Ctx] = {}
     # The traversal root counts as a block, so a selector may pick an inline element.
-    root_ctx = _Ctx(root, (root.mem_id,), 0, "", False, False, 0)
+    root_ctx = _Ctx(root, BlockPath(root.mem_id), 0, "", False, False, 0)
     link_text: dict[int, list[str]] = {}
     current: Block | None = None
     parts: list[str] = []
@@ -189,7 +278,7 @@ def blocks_of(root: LexborNode) -> list[Block]:
         if tag in BLOCK_TAGS:
             flush()
             heading = int(tag[1]) if tag[0] == "h" and tag[1:].isdigit() else 0
-            path = (*ctx.path, node.mem_id)
+            path = BlockPath(node.mem_id, ctx.path)
             ctxs[node.mem_id] = _Ctx(node, path, heading, hint, chrome, False, 0)
             continue
         link = ctx.link
