@@ -2,7 +2,8 @@
 
 httpx has no total deadline (a server trickling a byte per second never trips the read
 time-out), so every fetch, redirects and body included, runs under one asyncio deadline, and
-the body is streamed against a byte cap. Redirects are followed here, hop by hop, so each
+the body is streamed against a byte cap that holds on decompressed bytes
+(jobs.ingest.bodycap). Redirects are followed here, hop by hop, so each
 target's scheme is checked, and each connection goes through the address guard of
 jobs.ingest.netguard. Every failure leaves as a jobs.ingest.errors.FetchError, never as an
 httpx exception.
@@ -20,6 +21,7 @@ from types import TracebackType
 
 import httpx
 
+from jobs.ingest.bodycap import ACCEPT_ENCODING, read_capped
 from jobs.ingest.errors import (
     BadStatus,
     BadURL,
@@ -136,19 +138,6 @@ def _mapped_httpx_errors() -> Iterator[None]:
         raise NetworkError(f"{type(exc).__name__}: {exc}") from exc
 
 
-async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
-    """The decoded body, or BodyTooLarge as soon as it passes max_bytes."""
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise BodyTooLarge(f"Content-Length {declared} is above the cap of {max_bytes} bytes")
-    body = bytearray()
-    async for chunk in response.aiter_bytes():
-        body += chunk
-        if len(body) > max_bytes:
-            raise BodyTooLarge(f"body is above the cap of {max_bytes} bytes")
-    return bytes(body)
-
-
 class Fetcher:
     """Fetches source URLs; one instance is shared by all polls (it holds the connections)."""
 
@@ -166,7 +155,7 @@ class Fetcher:
         timeout = httpx.Timeout(
             connect=CONNECT_TIMEOUT, read=READ_TIMEOUT, write=WRITE_TIMEOUT, pool=deadline
         )
-        headers = {"User-Agent": user_agent, "Accept": ACCEPT}
+        headers = {"User-Agent": user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
 
         def client(transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
             return httpx.AsyncClient(
@@ -200,6 +189,8 @@ class Fetcher:
                         result = await self._follow(client, target, validators, started)
             except TimeoutError as exc:
                 raise FetchTimeout(f"no complete answer within {self.deadline:g} s") from exc
+            except MemoryError as exc:  # fetch promises FetchError only, whatever the answer
+                raise BodyTooLarge("the answer exhausted the memory available") from exc
         log.debug("fetched %s: %s, %d bytes", url, result.status, len(result.body))
         return result
 
@@ -245,7 +236,7 @@ class Fetcher:
             )
         if not 200 <= status < 300:
             raise BadStatus(status)
-        body = await _read_capped(response, self.max_bytes)
+        body = await read_capped(response, self.max_bytes)
         content_type = response.headers.get("content-type", "").partition(";")[0]
         return FetchResult(
             url=str(response.url),
