@@ -18,7 +18,10 @@ ARTICLES: Table = Article.__table__  # type: ignore[attr-defined]
 HTTP_CACHE: Table = HttpCacheEntry.__table__  # type: ignore[attr-defined]
 SOURCE_STATES: Table = SourceState.__table__  # type: ignore[attr-defined]
 # Columns a content change rewrites; identity (key, source) and first_seen_at never change.
-_CONTENT = ("url", "title", "summary", "body", "attachments", "published_at", "local_date")
+_CONTENT = (
+    "url", "title", "summary", "body", "attachments", "published_at", "local_date",
+    "published_clamped",
+)  # fmt: skip
 _KEY_CHUNK = 500
 
 

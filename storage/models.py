@@ -27,6 +27,8 @@ class ArticleBase(SQLModel):
     attachments: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON))
     published_at: datetime | None = _utc(default=None)
     local_date: date | None = Field(default=None, index=True)
+    # published_at was in the future when first seen, so it holds that moment instead.
+    published_clamped: bool = False
 
 
 class Article(ArticleBase, table=True):
@@ -63,6 +65,8 @@ class SourceState(SQLModel, table=True):
     last_item_count: int = 0
     ever_yielded: bool = False
     layout_changed: bool = False
+    skipped_items: int = 0  # items left out by the last poll (unreadable or unstorable)
+    last_skip_reason: str | None = None
 
 
 class HttpCacheEntry(SQLModel, table=True):

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from storage.text import fold, normalize
 
 MAX_DATE_LINE = 500  # a date line is short; longer text is cut before the regexes run
+MIN_YEAR, MAX_YEAR = 1900, 2999  # outside: a typo or a hostile feed, not a publication date
 
 _TIME = (
     r"(?P<{p}h>\d{{1,2}})\s*[:hg]\s*(?P<{p}mi>\d{{2}})(?:\s*:\s*(?P<{p}s>\d{{2}}))?"
@@ -41,12 +42,25 @@ def _hour(h: int, ampm: str | None) -> int | None:
     return 12 if h == 12 else h + 12
 
 
+def plausible(value: datetime | None) -> datetime | None:
+    """value in UTC when it is a date an article can carry (years 1900-2999), else None.
+
+    Year 1 or 9999 cannot even be moved to another zone (OverflowError) without this guard.
+    """
+    if value is None or not MIN_YEAR <= value.year <= MAX_YEAR:
+        return None
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
 def _build(y: int, m: int, d: int, h: int, mi: int, s: int, tz: ZoneInfo) -> datetime | None:
     try:
         local = datetime(y, m, d, h, mi, s, tzinfo=tz)
     except ValueError:
         return None
-    return local.astimezone(UTC)
+    return plausible(local)
 
 
 def _from_dmy(match: re.Match[str], tz: ZoneInfo) -> datetime | None:
@@ -68,7 +82,7 @@ def _from_iso(match: re.Match[str], tz: ZoneInfo) -> datetime | None:
     if g["z"]:
         text = f"{g['y']}-{g['m']}-{g['d']}T{h:02d}:{mi:02d}:{s:02d}{g['z'].upper()}"
         try:
-            return datetime.fromisoformat(text).astimezone(UTC)
+            return plausible(datetime.fromisoformat(text))
         except ValueError:
             return None
     if h > 23 or mi > 59 or s > 59:

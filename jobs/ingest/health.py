@@ -27,6 +27,8 @@ class Health:
     last_item_count: int = 0
     ever_yielded: bool = False
     layout_changed: bool = False
+    skipped_items: int = 0
+    last_skip_reason: str | None = None
 
     @classmethod
     def from_record(cls, record: Any | None) -> Health:
@@ -60,13 +62,15 @@ def after_poll(
     items_seen: int | None,
     base: timedelta,
     cap: timedelta = BACKOFF_CAP,
+    skipped: list[str] | None = None,
 ) -> Health:
     """The health after one poll.
 
     `error` is the failure's short reason (None on success); `items_seen` is how many items
     the listings yielded, or None when every listing answered 304 (nothing was parsed, so
     nothing is learnt about the layout). A listing that used to yield items and now yields
-    none is a failure: the portal most likely changed its page layout.
+    none is a failure: the portal most likely changed its page layout. `skipped` holds the
+    reasons of the items left out (the source itself still succeeds).
     """
     layout_broken = items_seen == 0 and health.ever_yielded
     if layout_broken and error is None:
@@ -78,6 +82,8 @@ def after_poll(
         last_item_count=seen,
         ever_yielded=health.ever_yielded or seen > 0,
         layout_changed=layout_broken or (health.layout_changed and not seen),
+        skipped_items=len(skipped or ()),
+        last_skip_reason=skipped[-1][:200] if skipped else None,
     )
     if error is None:
         return replace(state, last_success_at=now, consecutive_failures=0, next_attempt_at=None)

@@ -10,7 +10,7 @@ from urllib.parse import urljoin, urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from jobs.ingest.errors import ParseError, UnsafeDocument
-from storage.text import normalize
+from storage.text import normalize, storable
 
 # lexbor checks the open-element stack on every block start tag, so parsing N nested <div>s
 # costs O(N^2) (100k levels: ~15 s): a cheap count before parsing refuses that. After
@@ -209,9 +209,13 @@ def base_href(doc: LexborHTMLParser, url: str) -> str:
 
 
 def absolute(base: str, href: str) -> str | None:
-    """href made absolute; None for javascript:, mailto: and other non-http links."""
-    joined = urljoin(base, href.strip())
-    return joined.split("#", 1)[0] if urlsplit(joined).scheme in ("http", "https") else None
+    """href made absolute; None for javascript:, mailto:, other non-http and broken links."""
+    try:
+        joined = urljoin(base, storable(href).strip())
+        scheme = urlsplit(joined).scheme
+    except ValueError:  # "http://[not-an-address/": urlsplit refuses it
+        return None
+    return joined.split("#", 1)[0] if scheme in ("http", "https") else None
 
 
 def is_attachment(url: str) -> bool:

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, datetime
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from urllib.parse import (
+    SplitResult,
+    parse_qsl,
+    quote,
+    unquote,
+    urlencode,
+    urlsplit,
+    urlunsplit,
+)
 from zoneinfo import ZoneInfo
 
+from jobs.ingest.dates import plausible
 from jobs.ingest.items import ListingItem, ParsedArticle
 from storage.models import ArticleBase
-from storage.text import fold_words, normalize
+from storage.text import fold_words, normalize, storable
 
 # DNN article URLs carry a stable GUID: /newsid/<GUID>/ in the path or ?newsid=<GUID>.
 _NEWSID = re.compile(
@@ -28,28 +38,55 @@ _TRACKING = frozenset(
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 _BLANK_LINES = re.compile(r"\n\s*\n")
+# Clocks differ a little: a date this far ahead of first sight is not yet "in the future".
+FUTURE_SLACK = timedelta(minutes=10)
 
 
 def canonical_url(url: str) -> str:
-    """Scheme and host lower-cased, default port, fragment and tracking parameters dropped,
-    query sorted, path percent-encoding made uniform."""
-    parts = urlsplit(url.strip())
+    """Scheme and host lower-cased, default port, credentials, fragment and tracking parameters
+    dropped, query sorted, path percent-encoding made uniform (spaces become %20)."""
+    parts = urlsplit(storable(url).strip())
     scheme = parts.scheme.lower()
+    return urlunsplit((scheme, _host_port(parts), *_path_query(parts), ""))
+
+
+def public_url(url: str) -> str:
+    """url without its user:password@ part (for anything stored, logged or sent)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _host_port(parts: SplitResult) -> str:
     host = (parts.hostname or "").lower()
     try:
         port = parts.port
     except ValueError:
         port = None
-    netloc = host if port is None or _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
-    if parts.username or parts.password:
-        netloc = f"{parts.username or ''}{':' + parts.password if parts.password else ''}@{netloc}"
+    scheme = parts.scheme.lower()
+    return host if port is None or _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
+
+
+def _path_query(parts: SplitResult) -> tuple[str, str]:
     path = quote(unquote(parts.path), safe=_PATH_SAFE) or "/"
     query = [
         (name, value)
         for name, value in parse_qsl(parts.query, keep_blank_values=True)
         if not _is_tracking(name)
     ]
-    return urlunsplit((scheme, netloc, path, urlencode(sorted(query)), ""))
+    return path, urlencode(sorted(query))
+
+
+def identity_url(url: str, aliases: Mapping[str, str] | None = None) -> str:
+    """What identifies a page across moves: host (no scheme, no `www.`, a declared alias
+    mapped to its target) + port + path + query; credentials and fragments never."""
+    parts = urlsplit(storable(url).strip())
+    host = _host_port(parts)
+    host = host[4:] if host.startswith("www.") else host
+    host = (aliases or {}).get(host, host)
+    path, query = _path_query(parts)
+    return f"{host}{path}{'?' + query if query else ''}"
 
 
 def _is_tracking(name: str) -> bool:
@@ -66,22 +103,33 @@ def newsid_of(url: str) -> str | None:
     return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
-def article_key(*, guid: str | None, url: str, title: str, published: datetime | None) -> str:
-    """Stable identity: feed GUID, else DNN newsid, else canonical URL, else title+date hash.
+def article_key(
+    *,
+    source: str,
+    guid: str | None,
+    url: str,
+    title: str,
+    published: datetime | None,
+    aliases: Mapping[str, str] | None = None,
+) -> str:
+    """Stable identity: feed GUID (scoped to its source), else DNN newsid, else the page's
+    identity URL (scheme, `www.`, declared host moves and credentials ignored), else a
+    title+date hash.
 
     A GUID that is itself an http(s) URL (RSS permalinks) is keyed like a URL, so the same
     article read from a feed and from the HTML listing gets one key.
     """
-    guid = (guid or "").strip()
+    guid = storable(guid or "").strip()
+    url = storable(url)
     if guid and not guid.lower().startswith(("http://", "https://")):
-        return "guid:" + guid[:500]
+        return f"guid:{source}:{guid}"[:512]
     for candidate in (url, guid):
         newsid = newsid_of(candidate) if candidate else None
         if newsid:
             return "newsid:" + newsid
     for candidate in (url, guid):
         if candidate and urlsplit(candidate.strip()).hostname:
-            return ("url:" + canonical_url(candidate))[:512]
+            return ("url:" + identity_url(candidate, aliases))[:512]
     stamp = published.astimezone(UTC).isoformat() if published else ""
     digest = hashlib.sha256(f"{fold_words(title)}|{stamp}".encode()).hexdigest()
     return "hash:" + digest
@@ -104,27 +152,47 @@ def _digest(title: str, body: str) -> str:
 
 
 def to_article(
-    parsed: ParsedArticle, *, source: str, tz: ZoneInfo, listing: ListingItem | None = None
+    parsed: ParsedArticle,
+    *,
+    source: str,
+    tz: ZoneInfo,
+    listing: ListingItem | None = None,
+    aliases: Mapping[str, str] | None = None,
+    now: datetime | None = None,
 ) -> tuple[ArticleBase, str]:
-    """The storable article and its content hash; gaps filled from the listing item."""
+    """The storable article and its content hash; gaps filled from the listing item.
+
+    A publication date later than `now` (the time the article is first seen) is clamped to
+    `now` and the row says so (published_clamped): a typo must not top /latest for years.
+    """
     title = normalize(parsed.title) or normalize(listing.title if listing else "")
     summary = normalize(parsed.summary) or normalize(listing.summary if listing else "")
-    published = parsed.published or (listing.published if listing else None)
+    published = plausible(parsed.published) or plausible(listing.published if listing else None)
     guid = parsed.guid or (listing.guid if listing else None)
     # The listing's URL wins: the poller keyed the item by it before fetching the page, and
     # the page's final URL may differ after redirects.
     url = (listing.url if listing else "") or parsed.url
+    key = article_key(
+        source=source, guid=guid, url=url, title=title, published=published, aliases=aliases
+    )
+    clamped = now is not None and published is not None and published > now + FUTURE_SLACK
+    if clamped:
+        published = now
     body = clean_body(parsed.body)
-    published_at = published.astimezone(UTC) if published else None
+    local_date = published.astimezone(tz).date() if published else None
     article = ArticleBase(
-        key=article_key(guid=guid, url=url, title=title, published=published_at),
+        key=key,
         source=source,
-        url=url,
+        url=public_url(storable(url)),
         title=title,
         summary=summary,
         body=body,
-        attachments=[{"name": normalize(name), "url": link} for name, link in parsed.attachments],
-        published_at=published_at,
-        local_date=published_at.astimezone(tz).date() if published_at else None,
+        attachments=[
+            {"name": normalize(name), "url": public_url(storable(link))}
+            for name, link in parsed.attachments
+        ],
+        published_at=published,
+        local_date=local_date,
+        published_clamped=clamped,
     )
     return article, _digest(title, body)  # both are clean already: no second pass

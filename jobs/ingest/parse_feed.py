@@ -14,11 +14,11 @@ import defusedxml.ElementTree
 import feedparser
 from defusedxml import DefusedXmlException
 
-from jobs.ingest.dates import parse_portal_datetime
+from jobs.ingest.dates import parse_portal_datetime, plausible
 from jobs.ingest.errors import NotAFeed, UnsafeDocument
 from jobs.ingest.html_blocks import absolute, blocks_of, load_document
 from jobs.ingest.items import ListingItem
-from storage.text import normalize
+from storage.text import normalize, storable
 
 # feedparser 6.0.14 runs a quadratic e-mail regex over author-like fields (16 kB: ~4 s).
 MAX_PERSON_FIELD = 256
@@ -34,6 +34,19 @@ _PERSON_TEXT = re.compile(
 _LONG_RUN = re.compile(rb"([^<]{%d})[^<]+" % MAX_TEXT_RUN)
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _HTML_TAG = re.compile(r"<[a-zA-Z/!]")
+_CHARREF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,12})|([0-9]{1,20}));")
+
+
+def _defuse_charref(match: re.Match[bytes]) -> bytes:
+    """A reference to a code point no text may hold (surrogate, beyond U+10FFFF) made U+FFFD
+    (NUL dropped): feedparser raises on them, which failed the whole feed."""
+    hexa, dec = match.group(1), match.group(2)
+    code = int(hexa, 16) if hexa else int(dec)
+    if code == 0:
+        return b""  # storage.text.storable drops a NUL too
+    if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+        return b"&#xFFFD;"
+    return match.group(0)
 
 
 def _refuse_unsafe(data: bytes) -> None:
@@ -55,7 +68,7 @@ def _refuse_unsafe(data: bytes) -> None:
 
 def cap_fields(data: bytes) -> bytes:
     """The feed with person fields cut to MAX_PERSON_FIELD and huge text runs cut short."""
-    data = _PERSON_TEXT.sub(rb"\1\2", data)
+    data = _PERSON_TEXT.sub(rb"\1\2", _CHARREF.sub(_defuse_charref, data))
     return _LONG_RUN.sub(rb"\1", data)
 
 
@@ -63,22 +76,26 @@ def _date(raw: str, tz: ZoneInfo) -> datetime | None:
     """RFC 822 or ISO dates with their zone; zone-less ones are the portal's local time."""
     try:
         parsed = parsedate_to_datetime(raw)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         parsed = None
     if parsed is not None:
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)).astimezone(UTC)
+        return plausible(parsed if parsed.tzinfo else parsed.replace(tzinfo=tz))
     return parse_portal_datetime(raw, tz=tz)
 
 
 def _entry_date(entry: Any, tz: ZoneInfo) -> datetime | None:
+    # dict.get: feedparser's own get maps a missing "updated" to "published", with a warning.
     for key in ("published", "updated", "created"):
-        raw = entry.get(key)
+        raw = dict.get(entry, key)
         if isinstance(raw, str) and raw.strip() and (found := _date(raw.strip(), tz)):
             return found
     for key in ("published_parsed", "updated_parsed"):
-        stamp = entry.get(key)
+        stamp = dict.get(entry, key)
         if stamp:
-            return datetime.fromtimestamp(calendar.timegm(stamp), UTC)
+            try:
+                return plausible(datetime.fromtimestamp(calendar.timegm(stamp), UTC))
+            except (OverflowError, ValueError, OSError):
+                return None
     return None
 
 
@@ -94,10 +111,13 @@ def html_to_text(html: str) -> str:
 
 
 def parse_feed(
-    data: bytes, *, base_url: str, tz: ZoneInfo
+    data: bytes, *, base_url: str, tz: ZoneInfo, skipped: list[str] | None = None
 ) -> tuple[list[ListingItem], dict[str, str]]:
     """Items of an RSS/Atom feed and, keyed by GUID and by URL, the bodies the feed carries
-    (clean NFC paragraphs). UnsafeDocument for entities, NotAFeed for anything else."""
+    (clean NFC paragraphs). UnsafeDocument for entities, NotAFeed for anything else.
+
+    An entry that cannot be read is left out and its reason appended to `skipped`.
+    """
     _refuse_unsafe(data)
     parsed = feedparser.parse(
         cap_fields(data),
@@ -112,28 +132,34 @@ def parse_feed(
     items: list[ListingItem] = []
     bodies: dict[str, str] = {}
     for entry in entries[:MAX_ENTRIES]:
-        guid = (entry.get("id") or "").strip() or None
-        link = entry.get("link") or (guid if guid and guid.startswith("http") else "")
-        url = absolute(base_url, link) if link else None
-        if url is None:
-            continue
-        title = html_to_text(entry.get("title") or "").replace("\n\n", " ")
-        summary = html_to_text(entry.get("summary") or "").replace("\n\n", " ")[:MAX_SUMMARY]
-        items.append(
-            ListingItem(
-                url=url,
-                title=title,
-                published=_entry_date(entry, tz),
-                summary=summary,
-                guid=guid,
-            )
-        )
-        contents = entry.get("content") or []
-        body = html_to_text(contents[0].get("value") or "") if contents else ""
-        if body:
-            bodies[url] = body
-            if guid:
-                bodies[guid] = body
+        try:
+            _read_entry(entry, base_url, tz, items, bodies)
+        except Exception as exc:  # one hostile entry must not lose the feed's others
+            if skipped is not None:
+                skipped.append(f"entry: {type(exc).__name__}")
     if not items and parsed.get("bozo"):  # malformed, and nothing usable came out of it
         raise NotAFeed(f"malformed feed: {parsed.get('bozo_exception')}")
     return items, bodies
+
+
+def _read_entry(
+    entry: Any, base_url: str, tz: ZoneInfo, items: list[ListingItem], bodies: dict[str, str]
+) -> None:
+    guid = normalize(entry.get("id") or "") or None
+    link = entry.get("link") or (guid if guid and guid.startswith("http") else "")
+    url = absolute(base_url, storable(link)) if link else None
+    if url is None:
+        return
+    title = html_to_text(entry.get("title") or "").replace("\n\n", " ")
+    summary = html_to_text(entry.get("summary") or "").replace("\n\n", " ")[:MAX_SUMMARY]
+    items.append(
+        ListingItem(
+            url=url, title=title, published=_entry_date(entry, tz), summary=summary, guid=guid
+        )
+    )
+    contents = entry.get("content") or []
+    body = html_to_text(contents[0].get("value") or "") if contents else ""
+    if body:
+        bodies[url] = body
+        if guid:
+            bodies[guid] = body

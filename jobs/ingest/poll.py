@@ -13,17 +13,26 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import (
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+    StatementError,
+)
 from sqlmodel import Session
 
 from jobs.ingest.errors import LayoutNotRecognised, SourceError
 from jobs.ingest.fetch import Fetcher
 from jobs.ingest.health import Health, after_poll, is_due
+from jobs.ingest.normalize import public_url
 from jobs.ingest.poll_read import PollReport, PollRun, read_articles, read_listings
 from jobs.ingest.sources import SourceConfig
 from storage import articles as store
 from storage.db import session_scope
 from storage.locks import source_lock
+from storage.models import ArticleBase
 
 log = logging.getLogger(__name__)
 __all__ = ["DEFAULT_INTERVAL_SECONDS", "OnStored", "PollReport", "poll_all", "poll_source"]
@@ -115,15 +124,18 @@ async def _poll_locked(
     except SourceError as exc:
         error = exc.reason
         log.info("source %s: %s (%s)", source.name, exc.reason, exc)
+    except SQLAlchemyError as exc:  # the store failed: the health row still says so, if it can
+        error = f"storage: {type(exc).__name__}"
+        log.error("source %s: storing failed: %s", source.name, exc)
     except Exception as exc:  # a bug on a hostile page must back off like any failure
-        if isinstance(exc, SQLAlchemyError):
-            raise  # the database failed: poll_all reports it, there is no health to write
         error = f"internal: {type(exc).__name__}"
         log.exception("source %s: unexpected error", source.name)
     layout_seen = run.listing_changed or isinstance(run.listing_error, LayoutNotRecognised)
     items_seen = len(run.items) if layout_seen else None
     report.items_seen = len(run.items)
-    new_health = after_poll(health, now=now, error=error, items_seen=items_seen, base=base)
+    new_health = after_poll(
+        health, now=now, error=error, items_seen=items_seen, base=base, skipped=report.skipped_items
+    )
     await asyncio.to_thread(_save_health, engine, source.name, new_health)
     if new_health.consecutive_failures:
         report.failed = new_health.last_error
@@ -131,20 +143,55 @@ async def _poll_locked(
 
 
 def _store(run: PollRun, on_stored: OnStored | None, baseline: bool) -> None:
-    """Store the articles, run the hook and save validators, all in one transaction."""
+    """Store the articles, run the hook and save validators, all in one transaction.
+
+    When the database refuses the batch for its data (not an outage), each article is tried
+    on its own savepoint instead, and those it refuses are skipped and counted.
+    """
     validators = dict(run.article_validators)
     if run.items and not (run.report.article_errors or run.listing_error):
         # After any failure the listings stay un-cached, so the next poll reads them again;
         # so does a listing that yielded nothing (a changed layout): a 304 is no recovery.
         validators.update(run.listing_validators)
+    entries = {public_url(url): (v.etag, v.last_modified) for url, v in validators.items()}
+    try:
+        _store_batch(run, on_stored, baseline, run.stored, entries)
+    except (DataError, IntegrityError, StatementError) as exc:
+        if isinstance(exc, OperationalError | InterfaceError):
+            raise  # the database is down, not the data: retried by the next poll
+        log.warning("source %s: batch refused (%s), storing one by one", run.source.name, exc)
+        kept = [item for item in run.stored if _storable(run, item)]
+        _store_batch(run, on_stored, baseline, kept, entries)
+
+
+def _store_batch(
+    run: PollRun,
+    on_stored: OnStored | None,
+    baseline: bool,
+    items: list[tuple[ArticleBase, str]],
+    entries: dict[str, tuple[str | None, str | None]],
+) -> None:
     with session_scope(run.engine) as s:
-        result = store.store_articles(s, items=run.stored, now=run.now)
+        result = store.store_articles(s, items=items, now=run.now)
         result.baseline = baseline
         if on_stored is not None:
             on_stored(s, result)
-        entries = {url: (v.etag, v.last_modified) for url, v in validators.items()}
         store.save_validators(s, entries=entries, now=run.now)
     run.report.new, run.report.edited = len(result.new), len(result.edited)
+
+
+def _storable(run: PollRun, item: tuple[ArticleBase, str]) -> bool:
+    """Whether the database accepts this one article (tried, then rolled back)."""
+    try:
+        with session_scope(run.engine) as s, s.begin_nested() as savepoint:
+            store.store_articles(s, items=[item], now=run.now)
+            savepoint.rollback()
+        return True
+    except (DataError, IntegrityError, StatementError) as exc:
+        if isinstance(exc, OperationalError | InterfaceError):
+            raise
+        run.report.skipped_items.append(f"{item[0].url[:100]}: storage: {type(exc).__name__}")
+        return False
 
 
 def _load_health(engine: Engine, name: str) -> Health:

@@ -22,10 +22,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
+from jobs.ingest.dates import plausible
 from jobs.ingest.errors import SourceError
 from jobs.ingest.fetch import Fetcher, FetchResult, Validators
 from jobs.ingest.items import ListingItem, ParsedArticle
-from jobs.ingest.normalize import article_key, to_article
+from jobs.ingest.normalize import article_key, public_url, to_article
 from jobs.ingest.parse_feed import parse_feed
 from jobs.ingest.parse_html import parse_article, parse_listing
 from jobs.ingest.sources import SourceConfig
@@ -55,6 +56,7 @@ class PollReport:
     items_seen: int = 0
     skipped: str | None = None  # "back-off" (inside its window) or "locked" (another replica)
     article_errors: list[str] = field(default_factory=list)  # "url: reason"
+    skipped_items: list[str] = field(default_factory=list)  # items left out: "what: reason"
 
 
 @dataclass
@@ -114,7 +116,11 @@ async def _read_listing(run: PollRun, start: str) -> None:
             return  # unchanged: nothing to parse, and its next page is unknown
         if source.kind == "rss":
             items, content = await asyncio.to_thread(
-                parse_feed, result.body, base_url=result.url, tz=run.tz
+                parse_feed,
+                result.body,
+                base_url=result.url,
+                tz=run.tz,
+                skipped=run.report.skipped_items,
             )
             run.feed_content.update(content)
             url = None
@@ -132,15 +138,42 @@ async def _read_listing(run: PollRun, start: str) -> None:
         run.items.extend(items)
 
 
-def _item_key(item: ListingItem) -> str:
-    return article_key(url=item.url, guid=item.guid, title=item.title, published=item.published)
+def _item_key(run: PollRun, item: ListingItem) -> str:
+    return article_key(
+        source=run.source.name,
+        url=item.url,
+        guid=item.guid,
+        title=item.title,
+        published=plausible(item.published),
+        aliases=run.source.aliases,
+    )
+
+
+def _skip(run: PollRun, item: ListingItem, exc: Exception) -> None:
+    """Count an item left out, with its reason, for the source's health."""
+    run.report.skipped_items.append(f"{public_url(item.url)[:100]}: {type(exc).__name__}")
+    log.warning("source %s: item skipped: %r", run.source.name, exc)
+
+
+def _article(run: PollRun, parsed: ParsedArticle, item: ListingItem) -> None:
+    """Normalise one article into run.stored."""
+    source = run.source
+    run.stored.append(
+        to_article(
+            parsed, source=source.name, tz=run.tz, listing=item, aliases=source.aliases, now=run.now
+        )
+    )
 
 
 async def read_articles(run: PollRun) -> None:
     """Build an article per listing item: from feed content, or from its page when due."""
     items: dict[str, ListingItem] = {}
     for item in run.items:
-        items.setdefault(_item_key(item), item)
+        try:
+            items.setdefault(_item_key(run, item), item)
+        except Exception as exc:  # one hostile item must not lose the listing's others
+            run.report.skipped_items.append(f"{public_url(item.url)[:100]}: {type(exc).__name__}")
+            log.warning("source %s: item skipped: %r", run.source.name, exc)
     known = await asyncio.to_thread(_known, run.engine, list(items))
     to_fetch: list[tuple[str, ListingItem]] = []
     for key, item in items.items():
@@ -154,7 +187,10 @@ async def read_articles(run: PollRun) -> None:
                 summary=item.summary,
                 guid=item.guid,
             )
-            run.stored.append(to_article(parsed, source=run.source.name, tz=run.tz, listing=item))
+            try:
+                _article(run, parsed, item)
+            except Exception as exc:
+                _skip(run, item, exc)
         elif _due(item, known.get(key), run.now, run.tz):
             to_fetch.append((key, item))
     # Only known articles are fetched conditionally: an unseen one has no validators to use.
@@ -177,7 +213,8 @@ def _due(item: ListingItem, stored: _Known | None, now: datetime, tz: ZoneInfo) 
     shown = normalize(item.title).rstrip(".… ")
     if not stored.title.startswith(shown):
         return True
-    if item.published is not None and item.published.astimezone(tz).date() != stored.local_date:
+    published = plausible(item.published)
+    if published is not None and published.astimezone(tz).date() != stored.local_date:
         return True
     return now - stored.first_seen_at < EDIT_WATCH
 
@@ -196,14 +233,16 @@ async def _read_article(run: PollRun, item: ListingItem, validators: Validators 
             tz=run.tz,
         )
         # to_article keys and links the article by the listing's URL, not a redirect's.
-        run.stored.append(to_article(parsed, source=run.source.name, tz=run.tz, listing=item))
+        _article(run, parsed, item)
         run.article_validators[item.url] = result.validators
     except SourceError as exc:
-        run.report.article_errors.append(f"{item.url}: {exc.reason}")
-        log.info("source %s: article %s failed: %s", run.source.name, item.url, exc.reason)
+        url = public_url(item.url)
+        run.report.article_errors.append(f"{url}: {exc.reason}")
+        log.info("source %s: article %s failed: %s", run.source.name, url, exc.reason)
     except Exception as exc:  # a parser bug on one page must not lose the others
-        run.report.article_errors.append(f"{item.url}: internal: {type(exc).__name__}")
-        log.exception("source %s: article %s: unexpected error", run.source.name, item.url)
+        url = public_url(item.url)
+        run.report.article_errors.append(f"{url}: internal: {type(exc).__name__}")
+        log.exception("source %s: article %s: unexpected error", run.source.name, url)
 
 
 @dataclass(frozen=True)
@@ -226,6 +265,7 @@ def _known(engine: Engine, keys: list[str]) -> dict[str, _Known]:
 def _validators(engine: Engine, urls: list[str]) -> dict[str, Validators]:
     if not urls:
         return {}
+    public = {public_url(url): url for url in urls}  # credentials are never stored
     with session_scope(engine) as s:
-        found = store.get_validators(s, urls=urls)
-    return {url: Validators(etag=e, last_modified=lm) for url, (e, lm) in found.items()}
+        found = store.get_validators(s, urls=list(public))
+    return {public[u]: Validators(etag=e, last_modified=lm) for u, (e, lm) in found.items()}

@@ -69,6 +69,20 @@ class SourceConfig(BaseModel):
     allow_private: bool = False
     fetch_articles: bool = True
     selectors: Selectors = Selectors()
+    # Host moves: {"new.host" = "old.host"} keys articles on new.host as on old.host, so a
+    # portal's domain move re-stores and re-alerts nothing (scheme and `www.` never matter).
+    aliases: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("aliases")
+    @classmethod
+    def _hosts(cls, value: dict[str, str]) -> dict[str, str]:
+        def host(name: str) -> str:
+            name = name.strip().lower().rstrip(".")
+            if not name or any(ch in name for ch in "/@ "):
+                raise ValueError(f"not a host name: {name!r}")
+            return name[4:] if name.startswith("www.") else name
+
+        return {host(new): host(old) for new, old in value.items()}
 
     @field_validator("name")
     @classmethod

@@ -97,3 +97,19 @@ def test_round_trip_through_a_record_like_object() -> None:
     record = SimpleNamespace(name="s", **h.values())
     assert Health.from_record(record) == h
     assert Health.from_record(None) == Health()
+
+
+def test_skipped_items_are_counted_with_the_last_reason_and_the_source_succeeds() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from jobs.ingest.health import Health, after_poll
+
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+    reasons = ["http://x/a: ValueError", "http://x/b: storage: DataError"]
+    health = after_poll(
+        Health(), now=now, error=None, items_seen=5, base=timedelta(minutes=10), skipped=reasons
+    )
+    assert health.skipped_items == 2 and health.last_skip_reason == reasons[-1]
+    assert health.last_success_at == now and health.consecutive_failures == 0
+    clean = after_poll(health, now=now, error=None, items_seen=5, base=timedelta(minutes=10))
+    assert clean.skipped_items == 0 and clean.last_skip_reason is None

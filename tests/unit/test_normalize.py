@@ -19,12 +19,15 @@ DNN = f"https://thuathienhue.gov.vn/vi-vn/tin-tuc/tid/quy-che/newsid/{GUID}/cid/
 
 
 def test_feed_guid_wins() -> None:
-    key = article_key(guid="tag:portal,2011:42", url=DNN, title="t", published=None)
-    assert key == "guid:tag:portal,2011:42"
+    key = article_key(source="s", guid="tag:portal,2011:42", url=DNN, title="t", published=None)
+    assert key == "guid:s:tag:portal,2011:42"
 
 
 def test_newsid_from_the_url_when_no_guid() -> None:
-    assert article_key(guid=None, url=DNN, title="t", published=None) == "newsid:" + GUID.lower()
+    assert (
+        article_key(source="s", guid=None, url=DNN, title="t", published=None)
+        == "newsid:" + GUID.lower()
+    )
 
 
 def test_newsid_is_the_same_across_url_spellings() -> None:
@@ -34,14 +37,16 @@ def test_newsid_is_the_same_across_url_spellings() -> None:
         f"https://thuathienhue.gov.vn/vi-vn/khac/tid/slug-moi/newsid/{GUID.lower()}/cid/X",
         f"https://thuathienhue.gov.vn/Default.aspx?tabid=93&newsid={GUID}&utm_source=zalo",
     ]
-    keys = {article_key(guid=None, url=url, title="t", published=None) for url in spellings}
+    keys = {
+        article_key(source="s", guid=None, url=url, title="t", published=None) for url in spellings
+    }
     assert keys == {"newsid:" + GUID.lower()}
 
 
 def test_permalink_guid_is_keyed_like_its_url() -> None:
     # RSS guid isPermaLink: the same article from the feed and from the HTML listing.
-    from_feed = article_key(guid=DNN, url=DNN, title="t", published=None)
-    assert from_feed == article_key(guid=None, url=DNN, title="t", published=None)
+    from_feed = article_key(source="s", guid=DNN, url=DNN, title="t", published=None)
+    assert from_feed == article_key(source="s", guid=None, url=DNN, title="t", published=None)
 
 
 def test_canonical_url_rules() -> None:
@@ -54,18 +59,22 @@ def test_canonical_url_rules() -> None:
 
 def test_same_article_via_two_url_spellings_gives_one_url_key() -> None:
     a = article_key(
-        guid=None, url="http://x.vn/bai?id=7&utm_medium=email", title="", published=None
+        source="s", guid=None, url="http://x.vn/bai?id=7&utm_medium=email", title="", published=None
     )
-    b = article_key(guid=None, url="HTTP://X.VN:80/bai?id=7#binh-luan", title="", published=None)
-    assert a == b == "url:http://x.vn/bai?id=7"
+    b = article_key(
+        source="s", guid=None, url="HTTP://X.VN:80/bai?id=7#binh-luan", title="", published=None
+    )
+    assert a == b == "url:x.vn/bai?id=7"
 
 
 def test_hash_key_when_there_is_no_url() -> None:
     when = datetime(2011, 12, 16, tzinfo=UTC)
-    one = article_key(guid=None, url="", title="Quy chế dân chủ", published=when)
-    two = article_key(guid=" ", url="", title="QUY CHE DAN CHU", published=when)
+    one = article_key(source="s", guid=None, url="", title="Quy chế dân chủ", published=when)
+    two = article_key(source="s", guid=" ", url="", title="QUY CHE DAN CHU", published=when)
     assert one.startswith("hash:") and one == two  # folded title: case and marks ignored
-    assert one != article_key(guid=None, url="", title="Quy chế dân chủ", published=None)
+    assert one != article_key(
+        source="s", guid=None, url="", title="Quy chế dân chủ", published=None
+    )
 
 
 def test_newsid_of_rejects_non_guids() -> None:
@@ -110,7 +119,7 @@ def test_to_article_fills_gaps_from_the_listing_and_normalises() -> None:
     article, _ = to_article(parsed, source="s", tz=TZ, listing=item)
     assert article.title == "Đảng ủy Khối" and unicodedata.is_normalized("NFC", article.title)
     assert article.body == "Đoạn một.\n\nĐoạn hai."
-    assert (article.summary, article.key, article.url) == ("Tóm tắt", "guid:g-1", item.url)
+    assert (article.summary, article.key, article.url) == ("Tóm tắt", "guid:s:g-1", item.url)
     assert article.published_at == when and article.local_date == date(2021, 7, 16)
     assert article.attachments == [{"name": "Kế hoạch.pdf", "url": "https://x.vn/k.pdf"}]
 
@@ -123,3 +132,84 @@ def test_local_date_is_in_the_portal_zone(hour_utc: int) -> None:
     )  # fmt: skip
     article, _ = to_article(parsed, source="s", tz=TZ)
     assert article.local_date == date(2011, 12, 15 if hour_utc == 16 else 16)
+
+
+def _url_key(url: str, **kw: object) -> str:
+    return article_key(source="s", guid=None, url=url, title="", published=None, **kw)  # type: ignore[arg-type]
+
+
+def test_url_keys_survive_scheme_and_www_changes() -> None:
+    spellings = [
+        "http://portal.hue.gov.vn/tin/bai-1",
+        "https://portal.hue.gov.vn/tin/bai-1",
+        "https://WWW.portal.hue.gov.vn:443/tin/bai-1#x",
+        "http://www.portal.hue.gov.vn/tin/bai-1?utm_source=zalo",
+    ]
+    assert {_url_key(url) for url in spellings} == {"url:portal.hue.gov.vn/tin/bai-1"}
+
+
+def test_a_declared_domain_move_keeps_the_keys() -> None:
+    aliases = {"cchc.hue.gov.vn": "cchc.thuathienhue.gov.vn"}
+    old = _url_key("http://cchc.thuathienhue.gov.vn/tin/bai-1", aliases=aliases)
+    new = _url_key("https://www.cchc.hue.gov.vn/tin/bai-1", aliases=aliases)
+    assert old == new == "url:cchc.thuathienhue.gov.vn/tin/bai-1"
+    assert _url_key("https://cchc.hue.gov.vn/tin/bai-1") != old  # undeclared: another site
+
+
+def test_feed_guids_are_scoped_to_their_source() -> None:
+    one = article_key(source="a", guid="1", url="http://a.vn/1", title="", published=None)
+    two = article_key(source="b", guid="1", url="http://b.vn/1", title="", published=None)
+    assert one != two
+
+
+def test_credentials_never_reach_keys_or_articles() -> None:
+    url = "https://user:s3cret@portal.hue.gov.vn/tin/bai-1"
+    assert "s3cret" not in _url_key(url) and "user" not in _url_key(url)
+    assert "s3cret" not in canonical_url(url)
+    parsed = ParsedArticle(
+        url=url,
+        title="Tiêu đề",
+        published=None,
+        body="Nội dung",
+        attachments=(("Tệp", "https://user:s3cret@portal.hue.gov.vn/f.pdf"),),
+    )
+    article, _ = to_article(parsed, source="s", tz=TZ)
+    assert "s3cret" not in article.model_dump_json()
+    assert article.url == "https://portal.hue.gov.vn/tin/bai-1"
+
+
+def test_a_future_date_is_clamped_to_first_sight_and_flagged() -> None:
+    now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    future = ParsedArticle(
+        url="http://x.vn/a", title="T", published=datetime(2031, 1, 1, tzinfo=UTC), body="b"
+    )
+    article, _ = to_article(future, source="s", tz=TZ, now=now)
+    assert article.published_at == now and article.published_clamped
+    assert article.local_date == date(2026, 11, 25)
+    past = ParsedArticle(url="http://x.vn/a", title="T", published=now, body="b")
+    article, _ = to_article(past, source="s", tz=TZ, now=now)
+    assert article.published_at == now and not article.published_clamped
+
+
+@pytest.mark.parametrize("year", [1, 9999])
+def test_impossible_years_become_no_date(year: int) -> None:
+    when = datetime(year, 1, 1, tzinfo=UTC) if year == 1 else datetime(year, 12, 31, 23, tzinfo=UTC)
+    parsed = ParsedArticle(url="http://x.vn/a", title="T", published=when, body="b")
+    article, _ = to_article(parsed, source="s", tz=TZ)
+    assert article.published_at is None and article.local_date is None
+
+
+def test_hostile_characters_are_cleaned_once_for_storage() -> None:
+    parsed = ParsedArticle(
+        url="http://x.vn/a\x00b",
+        title="Tin \x00có\ud800 ký tự\x1b lạ",
+        published=None,
+        body="Đoạn\x00 một.\n\nĐoạn \udfff hai.",
+        guid="g\x00\ud800",
+    )
+    article, _ = to_article(parsed, source="s", tz=TZ)
+    dumped = article.model_dump_json()
+    assert "\\u0000" not in dumped and "\\ud800" not in dumped
+    assert article.title == "Tin có\ufffd ký tự lạ"
+    article.key.encode("utf-8")  # no lone surrogate left anywhere
+    article.body.encode("utf-8")

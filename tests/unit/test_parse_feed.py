@@ -38,7 +38,7 @@ def test_rss_items_bodies_and_keys_match_the_html_variant() -> None:
         p for p in (normalize(x) for x in seed.paragraphs) if p
     )
     first = items[0]  # guid is the permalink: keyed by newsid like the HTML listing
-    key = article_key(guid=first.guid, url=first.url, title=first.title, published=None)
+    key = article_key(source="s", guid=first.guid, url=first.url, title=first.title, published=None)
     assert key == "newsid:" + expected[0].guid
 
 
