@@ -122,11 +122,16 @@ def _single(text: str, today: date, year: int) -> DateRange | None:
         m = pat.fullmatch(text)
         if m:
             day = _day(int(m["d"]), int(m["m"]), _year(m["y"], year))
+            if m["y"] is None and day > today:  # "16/12" in November: last December
+                day = _day(int(m["d"]), int(m["m"]), year - 1)
             return DateRange(day, day)
     for pat in _MONTH:
         m = pat.fullmatch(text)
         if m:
-            return _month(int(m["m"]), _year(m["y"], year))
+            span = _month(int(m["m"]), _year(m["y"], year))
+            if m["y"] is None and span.start > today:  # the news is past: last year's month
+                span = _month(int(m["m"]), year - 1)
+            return span
     m = _YEAR.fullmatch(text)
     if m:
         y = _year(m["y"], year)

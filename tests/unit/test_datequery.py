@@ -22,7 +22,9 @@ D = date
         ("  ngày 16/12/2011 ", D(2011, 12, 16), D(2011, 12, 16)),
         ("16 tháng 12 năm 2011", D(2011, 12, 16), D(2011, 12, 16)),
         ("16/12/11", D(2011, 12, 16), D(2011, 12, 16)),
-        ("16/12", D(2024, 12, 16), D(2024, 12, 16)),
+        ("16/12", D(2023, 12, 16), D(2023, 12, 16)),  # a yearless day ahead: last year
+        ("14/03", TODAY, TODAY),
+        ("01/03", D(2024, 3, 1), D(2024, 3, 1)),
         ("1/3", D(2024, 3, 1), D(2024, 3, 1)),
         ("hôm nay", TODAY, TODAY),
         ("hom nay", TODAY, TODAY),
@@ -87,4 +89,16 @@ def test_bad_input_gets_a_code_and_an_example(text: str, code: str, example: str
 def test_a_whole_year_is_not_too_long() -> None:
     assert parse_date_query("01/01/2024-31/12/2024", today=TODAY) == DateRange(
         D(2024, 1, 1), D(2024, 12, 31)
+    )
+
+
+def test_a_yearless_day_or_month_never_means_the_future() -> None:
+    november = date(2026, 11, 29)
+    assert parse_date_query("16/12", today=november) == DateRange(D(2025, 12, 16), D(2025, 12, 16))
+    assert parse_date_query("tháng 12", today=november) == DateRange(
+        D(2025, 12, 1), D(2025, 12, 31)
+    )
+    assert parse_date_query("16/11", today=november) == DateRange(D(2026, 11, 16), D(2026, 11, 16))
+    assert parse_date_query("01/12-16/12", today=november) == DateRange(
+        D(2025, 12, 1), D(2025, 12, 16)
     )
