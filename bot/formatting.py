@@ -12,6 +12,7 @@ from bot.replies import Button, Inline, Link, Reply, Text
 
 MARK_OPEN, MARK_CLOSE = "«", "»"  # storage.search wraps matched words in these
 SUMMARY_CHARS = 200
+LIST_TITLE_CHARS = 300  # like a digest line: a 20-item list stays one or two messages
 
 
 class Listed(Protocol):
@@ -62,7 +63,7 @@ def marked_runs(snippet: str) -> list[Inline]:
 
 
 def _item_lines(n: int, item: Listed, tz: ZoneInfo, snippet: str | None) -> list[list[Inline]]:
-    title = item.title.strip() or item.url
+    title = _short(item.title.strip() or item.url, LIST_TITLE_CHARS)
     lines: list[list[Inline]] = [[Text(f"{n}. "), Link(title, item.url)]]
     day = article_day(item, tz)
     meta = " · ".join(x for x in (fmt_date(day) if day else "", item.source) if x)

@@ -283,6 +283,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Lệnh này chỉ dành cho quản trị viên.",
         "en": "This command is for administrators only.",
     },
+    "group_admin_only": {
+        "vi": "Chỉ quản trị viên của nhóm mới thay đổi được cài đặt chung của nhóm.",
+        "en": "Only the group's administrators can change the group's settings.",
+    },
     "error": {
         "vi": "Xin lỗi, đã có lỗi khi xử lý yêu cầu. Vui lòng thử lại sau.",
         "en": "Sorry, something went wrong. Please try again later.",

@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import quote
+
+# Kept as they are: URL syntax and existing %XX escapes; everything else (spaces, non-ASCII,
+# quotes, < >) is percent-encoded, which the Bot API needs to accept the link.
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
+
+
+def href(url: str) -> str:
+    """url with spaces, non-ASCII and other unsafe characters percent-encoded (idempotent)."""
+    return quote(url.strip(), safe=_URL_SAFE)
 
 
 @dataclass(frozen=True)
@@ -21,6 +31,9 @@ class Link:
     text: str
     url: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "url", href(self.url))
+
 
 Inline = Text | Link
 
@@ -32,6 +45,10 @@ class Button:
     text: str
     data: str | None = None
     url: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.url is not None:
+            object.__setattr__(self, "url", href(self.url))
 
 
 @dataclass(frozen=True)

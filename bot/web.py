@@ -48,7 +48,7 @@ def make_app(*, health: HealthCheck, secret: str | None, sink: UpdateSink | None
                 return Response(status_code=413)
         try:
             update = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # deep nesting ([[[[...) is bad input, not a 500
             return Response(status_code=400)
         if not isinstance(update, dict):
             return Response(status_code=400)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.commands.groupadmin import GroupAdmins
 from bot.commands.paging import QueryStore
 from bot.ratelimit import RateLimiter
 from bot.replies import Reply
@@ -48,6 +49,9 @@ class Services:
     limiter: RateLimiter = field(default_factory=RateLimiter)
     queries: QueryStore = field(default_factory=QueryStore)
     per_page: int = PER_PAGE
+    # The channel's "is this user a group administrator?"; None: no group can be changed
+    # except by the bot's own admins.
+    group_admins: GroupAdmins | None = None
 
 
 @dataclass
@@ -59,6 +63,7 @@ class Ctx:
     session: Session
     chat: Chat
     lang: str
+    reactivated: bool = False  # this message brought an unreachable chat back
 
     @property
     def chat_pk(self) -> int:
@@ -68,6 +73,18 @@ class Ctx:
 
 
 Command = Callable[[Ctx, str], Reply]
+
+GROUP_KINDS = frozenset({"group", "supergroup"})
+
+
+def may_change_chat(ctx: Ctx) -> bool:
+    """Private chats change their own settings; in a group, only its administrators (asked
+    of the platform) or the bot's admins change what applies to every member."""
+    req = ctx.request
+    if req.chat_kind not in GROUP_KINDS or req.is_admin:
+        return True
+    admins = ctx.services.group_admins
+    return bool(req.user_id and admins and admins.is_admin(req.chat_id, req.user_id))
 
 
 def split_command(text: str) -> tuple[str, str] | None:

@@ -14,6 +14,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 
+from storage.datequery import MAX_RANGE_DAYS
+
 MAX_CALLBACK_BYTES = 64
 MAX_PAGE = 9999
 MAX_STORED_QUERIES = 10_000
@@ -109,7 +111,8 @@ def decode(data: str, store: QueryStore) -> SearchPageRef | DatePageRef | None:
     if kind == "d":
         first, _, last = tail.partition(":")
         start, end = _day(first), _day(last)
-        if start is None or end is None or start > end:
+        # A forged button must not skip the range cap /date enforces.
+        if start is None or end is None or start > end or (end - start).days >= MAX_RANGE_DAYS:
             return None
         return DatePageRef(start, end, page)
     return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.alerts import UNSUB_PREFIX
-from bot.commands.base import Ctx, parse_hhmm
+from bot.commands.base import Ctx, may_change_chat, parse_hhmm
 from bot.i18n import ADMIN_COMMANDS, COMMANDS, LANGS, t
 from bot.replies import Inline, Reply, Text
 from storage import chats
@@ -50,7 +50,7 @@ def start(ctx: Ctx, _args: str) -> Reply:
         kind=req.chat_kind,
         title=req.chat_title,
     )
-    key = "start_back" if started.reactivated else "start"
+    key = "start_back" if started.reactivated or ctx.reactivated else "start"
     return Reply(lines=[[Text(t(ctx.lang, key))], [], *help_lines(ctx.lang, req.is_admin)])
 
 
@@ -81,6 +81,8 @@ def unsubscribe(ctx: Ctx, args: str) -> Reply:
     if not args:
         return Reply.plain(t(ctx.lang, "unsub_usage"))
     if fold_words(args) in _ALL_WORDS:
+        if not may_change_chat(ctx):
+            return Reply.plain(t(ctx.lang, "group_admin_only"))
         n = chats.remove_all_subscriptions(ctx.session, chat_id=ctx.chat_pk)
         return Reply.plain(t(ctx.lang, "unsub_all_done", n=n))
     if chats.remove_subscription(ctx.session, chat_id=ctx.chat_pk, topic=args):
@@ -114,6 +116,8 @@ def subscriptions(ctx: Ctx, _args: str) -> Reply:
 
 def digest(ctx: Ctx, args: str) -> Reply:
     """/digest now|daily HH:MM|off."""
+    if args.strip() and not may_change_chat(ctx):
+        return Reply.plain(t(ctx.lang, "group_admin_only"))
     words = args.lower().split()
     if words in (["now"], ["off"]):
         chats.set_digest(ctx.session, chat_id=ctx.chat_pk, mode="instant")
@@ -129,6 +133,8 @@ def digest(ctx: Ctx, args: str) -> Reply:
 
 def quiet(ctx: Ctx, args: str) -> Reply:
     """/quiet HH:MM-HH:MM|off."""
+    if args.strip() and not may_change_chat(ctx):
+        return Reply.plain(t(ctx.lang, "group_admin_only"))
     if args.lower() == "off":
         chats.set_quiet(ctx.session, chat_id=ctx.chat_pk, start=None, end=None)
         return Reply.plain(t(ctx.lang, "quiet_off"))
@@ -150,15 +156,26 @@ def lang(ctx: Ctx, args: str) -> Reply:
     choice = args.strip().lower()
     if choice not in LANGS:
         return Reply.plain(t(ctx.lang, "lang_usage"))
+    if not may_change_chat(ctx):
+        return Reply.plain(t(ctx.lang, "group_admin_only"))
     chats.set_language(ctx.session, chat_id=ctx.chat_pk, language=choice)
     return Reply.plain(t(choice, "lang_set"))
+
+
+MAX_ROW_ID = 2**31 - 1
 
 
 def unsubscribe_button(ctx: Ctx, data: str) -> Reply | None:
     """The alert's button "unsub:<subscription id>"; None when `data` is not one."""
     if not data.startswith(UNSUB_PREFIX) or not data[len(UNSUB_PREFIX) :].isdecimal():
         return None
-    sub_id = int(data[len(UNSUB_PREFIX) :])
+    digits = data[len(UNSUB_PREFIX) :]
+    # A forged id beyond any row id (PostgreSQL INTEGER) is simply not this chat's.
+    sub_id = int(digits) if len(digits) <= 10 else MAX_ROW_ID + 1
+    if sub_id > MAX_ROW_ID:
+        return Reply.plain(t(ctx.lang, "unsub_gone"))
+    if not may_change_chat(ctx):
+        return Reply.plain(t(ctx.lang, "group_admin_only"))
     sub = chats.remove_subscription_by_id(ctx.session, chat_id=ctx.chat_pk, subscription_id=sub_id)
     if sub is None:
         return Reply.plain(t(ctx.lang, "unsub_gone"))

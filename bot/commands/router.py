@@ -90,8 +90,12 @@ def _run(services: Services, req: Request, command: Command, args: str) -> Reply
             kind=req.chat_kind,
             title=req.chat_title,
         )
-        ctx = Ctx(services, req, session, chat, pick_language(chat.language, req.language_code))
-        return command(ctx, args)
+        # Any message or button press proves the chat reachable again (unblocked), not /start only.
+        reactivated = not chat.active
+        if reactivated:
+            chat = chats.start_chat(session, platform=req.platform, external_id=req.chat_id).chat
+        lang = pick_language(chat.language, req.language_code)
+        return command(Ctx(services, req, session, chat, lang, reactivated), args)
 
 
 def _failed(req: Request, what: str) -> Reply:
