@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -20,9 +21,11 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
+from bot.commands.groupadmin import GroupAdmins
 from bot.i18n import COMMANDS, LANGS
 from bot.settings import Settings
 from bot.telegram.handlers import BotDeps, on_error, on_message, on_page_button
+from bot.telegram.members import member_asker
 from bot.web import WEBHOOK_PATH, WebServer, bind, make_app
 
 log = logging.getLogger(__name__)
@@ -124,6 +127,10 @@ class TelegramChannel:
     async def start(self) -> None:
         """Initialise, publish commands, serve HTTP, then receive updates."""
         await self.app.initialize()
+        services = self.app.bot_data["deps"].services
+        if services.group_admins is None:  # group-wide settings: asked of Telegram, cached
+            asker = member_asker(self.app.bot, asyncio.get_running_loop())
+            services.group_admins = GroupAdmins(asker)
         await set_commands(self.app)
         await self.web.start()
         if self.webhook:

@@ -58,6 +58,8 @@ class BotState:
         self.deleted: list[tuple[int | str, int]] = []
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.count_429 = 0
+        self.chat_admins: dict[int | str, set[int]] = {}  # getChatMember: owner, else member
+        self.member_checks: list[tuple[int | str, int]] = []
         self.messages: dict[tuple[Hashable, int], dict[str, Any]] = {}
         self.open_queries: dict[str, tuple[int | str, int]] = {}
         self._next_message_id: dict[Hashable, int] = {}
@@ -246,6 +248,17 @@ class BotState:
         scope = params.get("scope") or {"type": "default"}
         return json.dumps(scope, sort_keys=True), lang
 
+    def chat_member(self, params: dict[str, Any]) -> dict[str, Any]:
+        """getChatMember: the owner for ids in chat_admins, a plain member otherwise."""
+        chat_id, user_id = self.chat(params), int(params["user_id"])
+        with self.lock:
+            self.member_checks.append((chat_id, user_id))
+            admin = user_id in self.chat_admins.get(chat_id, set())
+        user = {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"}
+        if admin:
+            return {"status": "creator", "user": user, "is_anonymous": False}
+        return {"status": "member", "user": user}
+
     def set_webhook(self, params: dict[str, Any]) -> bool:
         """setWebhook: https (or http on 127.0.0.1 for tests), secret of [A-Za-z0-9_-]{1,256}."""
         url = params.get("url") or ""
@@ -274,6 +287,8 @@ class BotState:
             return self.delete(params)
         if method == "getMe":
             return self.me()
+        if method == "getChatMember":
+            return self.chat_member(params)
         if method == "getUpdates":
             return await self.updates.get_updates(
                 params.get("offset", 0), params.get("limit", 100), params.get("timeout", 0)
