@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import overload
 from urllib.parse import urljoin, urlsplit
 
@@ -154,18 +155,24 @@ def _decode(data: bytes) -> str:
         return data.decode("utf-8", "replace")
 
 
+def _more_than(pattern: re.Pattern[str], text: str, limit: int) -> bool:
+    """Whether pattern matches more than limit times (counted lazily, no list of matches)."""
+    return next(islice(pattern.finditer(text), limit, None), None) is not None
+
+
 def _refuse_before_parsing(text: str) -> None:
-    """UnsafeDocument when the text holds too many start tags or nests block tags too deep."""
-    if len(_OPEN.findall(text)) > MAX_BLOCK_NESTING:
+    """UnsafeDocument when the text nests block tags too deep or holds too many start tags."""
+    if text.count("<") <= MAX_BLOCK_NESTING:
+        return  # the common page: nothing to count
+    if _more_than(_OPEN, text, MAX_BLOCK_NESTING):
         depth = deepest = 0
         for match in _OPEN_OR_CLOSE.finditer(text):
             depth = depth - 1 if match.group(1) else depth + 1
             deepest = max(deepest, depth)
         if deepest > MAX_BLOCK_NESTING:
             raise UnsafeDocument(f"page nests {deepest} block elements (limit {MAX_BLOCK_NESTING})")
-    starts = len(_START_TAG.findall(text))
-    if starts > MAX_NODES:
-        raise UnsafeDocument(f"page has {starts} elements (limit {MAX_NODES})")
+    if _more_than(_START_TAG, text, MAX_NODES):
+        raise UnsafeDocument(f"page has more than {MAX_NODES} elements")
 
 
 def _refuse_parsed(doc: LexborHTMLParser) -> None:
