@@ -1,0 +1,102 @@
+"""What /healthz reports: the database, the supervised tasks, each source's last success and
+the delivery queue's oldest due row. Unhealthy when any part is failing, and it names it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from jobs.supervisor import Supervisor
+from storage.models import Chat, Delivery, SourceState
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STALE_INTERVALS = 3  # a source not read successfully for this many intervals is down
+DEFAULT_QUEUE_MAX_AGE_SECONDS = 900  # an alert due longer than this means delivery is stuck
+
+
+@dataclass(frozen=True)
+class Watched:
+    """A polled source and its interval, as /healthz judges it."""
+
+    name: str
+    interval_seconds: int
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The bounds /healthz applies."""
+
+    stale_intervals: int = DEFAULT_STALE_INTERVALS
+    queue_max_age_seconds: float = DEFAULT_QUEUE_MAX_AGE_SECONDS
+
+
+def _database_facts(
+    engine: Engine, now: datetime
+) -> tuple[dict[str, SourceState], datetime | None]:
+    with Session(engine) as s:
+        s.exec(text("select 1"))  # type: ignore[call-overload]
+        states = {st.name: st for st in s.exec(select(SourceState))}
+        oldest = s.exec(
+            select(func.min(Delivery.not_before))
+            .join(Chat, col(Chat.id) == col(Delivery.chat_id))
+            .where(Delivery.state == "pending", Delivery.not_before <= now)
+            .where(col(Chat.active).is_(True))
+        ).one()
+    return states, oldest
+
+
+def report(
+    engine: Engine,
+    *,
+    now: datetime,
+    started_at: datetime,
+    supervisor: Supervisor | None,
+    sources: Iterable[Watched],
+    limits: Limits = Limits(),
+) -> dict[str, Any]:
+    """{"status": "ok" | "unavailable", "failing": [...], "tasks": [...]}; blocking (DB)."""
+    failing: list[dict[str, Any]] = []
+    tasks = list(supervisor.states.values()) if supervisor else []
+    failing += [{"part": f"task:{t.name}", **t.as_json()} for t in tasks if not t.healthy]
+    try:
+        states, oldest_due = _database_facts(engine, now)
+    except Exception as exc:  # any failure of the database is the answer, not an error
+        log.warning("health check: database unavailable: %r", exc)
+        failing.append({"part": "database", "error": f"{type(exc).__name__}"})
+    else:
+        for source in sources:
+            state = states.get(source.name)
+            last = state.last_success_at if state else None
+            bound = timedelta(seconds=source.interval_seconds * limits.stale_intervals)
+            if now - (last or started_at) > bound:
+                failing.append(
+                    {
+                        "part": f"source:{source.name}",
+                        "last_success_at": last.isoformat() if last else None,
+                        "last_error": state.last_error if state else None,
+                        "stale_after_seconds": bound.total_seconds(),
+                    }
+                )
+        if oldest_due is not None:
+            age = (now - oldest_due).total_seconds()
+            if age > limits.queue_max_age_seconds:
+                failing.append(
+                    {
+                        "part": "delivery_queue",
+                        "oldest_due_seconds": round(age),
+                        "bound_seconds": limits.queue_max_age_seconds,
+                    }
+                )
+    return {
+        "status": "unavailable" if failing else "ok",
+        "failing": failing,
+        "tasks": [t.as_json() for t in tasks],
+    }
