@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(default=8080, ge=0, le=65535)
     delivery_retention_days: int = Field(default=30, ge=1)
+    # issue 10: what /healthz calls down
+    health_stale_intervals: int = Field(default=3, ge=1)
+    health_queue_max_age_seconds: int = Field(default=900, ge=1)
 
     @field_validator("timezone")
     @classmethod
