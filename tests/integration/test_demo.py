@@ -126,7 +126,8 @@ async def test_an_added_article_is_polled_as_new_with_its_local_date(
     moment = datetime(2026, 11, 25, 20, 30, tzinfo=UTC)  # 03:30 on the 26th in Huế
     added = portal.add_article(moment)
     assert portal.site.ordered()[0] is added and portal.added == [added]
-    assert await _poll(portal, sqlite_engine, fetcher, NOW + timedelta(minutes=2)) == 1
+    # Polled after it appeared: a date ahead of the poll would be clamped (issue 10, item 13).
+    assert await _poll(portal, sqlite_engine, fetcher, moment + timedelta(minutes=2)) == 1
     stored = next(a for a in _articles(sqlite_engine) if a.title == added.title)
     assert stored.local_date == date(2026, 11, 26)
     assert stored.published_at == moment
