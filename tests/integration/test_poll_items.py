@@ -74,3 +74,30 @@ async def test_an_item_that_cannot_be_stored_is_skipped_and_counted(
     assert {"Tin bình thường", "Tin thứ ba"} <= stored
     health = state(engine, "feed")
     assert health.last_success_at is not None
+
+
+async def test_a_domain_move_stores_and_alerts_nothing_again(
+    engine: Engine, server: FakeHTTPServer, fetcher: Fetcher
+) -> None:
+    def feed(host: str) -> str:
+        items = "".join(
+            f"<item><title>Tin số {i}</title><link>{host}/tin/bai-{i}.html</link>"
+            f"<pubDate>{GOOD_DATE}</pubDate></item>"
+            for i in range(20)
+        )
+        return _feed([]).replace("</channel>", items + "</channel>")
+
+    source = rss_source(server, fetch_articles=False, aliases={"hue.gov.vn": "thuathienhue.gov.vn"})
+    server.route(
+        "/rss.aspx", feed("http://thuathienhue.gov.vn"), content_type="application/rss+xml"
+    )
+    first = await poll(source, engine, fetcher, force=True)
+    assert first.new == 20
+    for host in (
+        "https://thuathienhue.gov.vn",
+        "https://www.thuathienhue.gov.vn",
+        "https://hue.gov.vn",
+    ):
+        server.route("/rss.aspx", feed(host), content_type="application/rss+xml")
+        again = await poll(source, engine, fetcher, force=True)
+        assert (again.new, again.failed) == (0, None), host

@@ -99,3 +99,17 @@ def test_not_toml_missing_file_and_wrong_table(tmp_path: Path) -> None:
         load_sources(tmp_path / "missing.toml")
     with pytest.raises(SourcesFileError, match=r"\[\[source\]\]"):
         load_sources(_write(tmp_path, '[[sources]]\nname = "x"\n'))
+
+
+def test_aliases_are_host_names_lower_case_without_www() -> None:
+    from jobs.ingest.sources import SourceConfig
+
+    src = SourceConfig.model_validate(
+        {"name": "a", "kind": "html", "urls": ["https://cchc.hue.gov.vn/tin"],
+         "aliases": {"WWW.CCHC.hue.gov.vn.": "cchc.thuathienhue.gov.vn"}}
+    )  # fmt: skip
+    assert src.aliases == {"cchc.hue.gov.vn": "cchc.thuathienhue.gov.vn"}
+    with pytest.raises(ValueError, match="host"):
+        SourceConfig.model_validate(
+            {"name": "a", "kind": "html", "urls": ["https://x.vn/"], "aliases": {"x.vn/p": "y"}}
+        )
