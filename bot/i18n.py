@@ -275,6 +275,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "No source has been polled yet.",
     },
     "sources_title": {"vi": "Tình trạng các nguồn:", "en": "Sources:"},
+    "sources_skipped": {
+        "vi": "Bỏ qua {n} mục không đọc được ở lần quét cuối (lý do gần nhất: {why})",
+        "en": "{n} unreadable items skipped by the last poll (latest reason: {why})",
+    },
     "sources_line": {
         "vi": "Lần thành công cuối: {ok}; lỗi liên tiếp: {fails}; số mục lần cuối: {items}",
         "en": "Last success: {ok}; failures in a row: {fails}; items last time: {items}",

@@ -109,4 +109,7 @@ def sources(ctx: Ctx, _args: str) -> Reply:
         lines.append([Text(detail)])
         if st.last_error and not healthy:
             lines.append([Text(f"{_local(st.last_error_at, ctx)}: {st.last_error[:200]}")])
+        if st.skipped_items:
+            reason = (st.last_skip_reason or "")[:200]
+            lines.append([Text(t(ctx.lang, "sources_skipped", n=st.skipped_items, why=reason))])
     return Reply(lines=lines)

@@ -87,3 +87,8 @@ def test_stats_and_sources(svc: Services, engine: Engine) -> None:
     out = ask(svc, "/sources", lang="en")
     assert "✅ tinh" in out and "Last success: 16/12/2011 12:00" in out
     assert "⚠️ dangbo" in out and "16/12/2011 12:00: timeout" in out
+    with session_scope(engine) as s:
+        values = {"skipped_items": 2, "last_skip_reason": "http://x/a: ValueError"}
+        save_source_state(s, name="tinh", values=values)
+    out = ask(svc, "/sources", lang="en")
+    assert "2 unreadable items skipped by the last poll (latest reason: http://x/a" in out
