@@ -58,7 +58,7 @@ def test_every_run_is_escaped_and_styled() -> None:
     [msg] = to_messages(reply)
     assert msg.text == (
         "a &lt; b &amp; c &gt; d<b> &lt;i&gt;bold&lt;/i&gt;</b>\n"
-        '<i>x&amp;y</i><a href="https://a.vn/?x=1&amp;y=&lt;2&gt;">Tiêu đề "&lt;b&gt;"</a>'
+        '<i>x&amp;y</i><a href="https://a.vn/?x=1&amp;y=%3C2%3E">Tiêu đề "&lt;b&gt;"</a>'
     )
     assert visible(msg.text) == 'a < b & c > d <i>bold</i>\nx&yTiêu đề "<b>"'
     assert msg.preview is False
