@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from jobs.ingest.fetch import Fetcher
 from jobs.ingest.poll import DEFAULT_INTERVAL_SECONDS, OnStored, PollReport, poll_source
 from jobs.ingest.sources import SourceConfig
+from jobs.supervisor import Supervisor
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -34,12 +35,15 @@ def build_scheduler(
     on_stored: OnStored | None = None,
     default_interval: int = DEFAULT_INTERVAL_SECONDS,
     scheduler: AsyncIOScheduler | None = None,
+    supervisor: Supervisor | None = None,
 ) -> AsyncIOScheduler:
     """A scheduler (new, or `scheduler`) with one poll job per source; the caller starts it.
 
     Each job polls at start-up and then every `interval_seconds` (else `default_interval`).
     `max_instances=1` keeps a slow poll of a source from overlapping the next one; other
-    sources run independently.
+    sources run independently. Each run reports to `supervisor` as task "poll:<name>": failing
+    while the poll itself breaks (the database, a bug), not while the portal is down (that is
+    the source's health).
     """
     sched = scheduler or AsyncIOScheduler(timezone=UTC)
     for source in sources:
@@ -54,6 +58,7 @@ def build_scheduler(
                 "clock": clock,
                 "on_stored": on_stored,
                 "default_interval": default_interval,
+                "supervisor": supervisor,
             },
             id=f"{JOB_PREFIX}{source.name}",
             name=f"poll {source.name}",
@@ -75,8 +80,10 @@ async def _poll_job(
     clock: Callable[[], datetime],
     on_stored: OnStored | None,
     default_interval: int,
+    supervisor: Supervisor | None = None,
 ) -> PollReport | None:
     """One scheduled poll; it logs and swallows every error so the job keeps its schedule."""
+    task = f"{JOB_PREFIX}{source.name}"
     try:
         report = await poll_source(
             source,
@@ -87,9 +94,14 @@ async def _poll_job(
             on_stored=on_stored,
             default_interval=default_interval,
         )
-    except Exception:
+    except Exception as exc:
         log.exception("poll of %s failed unexpectedly", source.name)
+        if supervisor is not None:
+            supervisor.report(task, error=f"{type(exc).__name__}: {exc}"[:300])
         return None
+    if supervisor is not None:
+        broken = report.failed and report.failed.startswith(("internal:", "storage:"))
+        supervisor.report(task, error=report.failed if broken else None)
     if report.failed:
         log.warning("poll of %s failed: %s", source.name, report.failed)
     elif not report.skipped:
