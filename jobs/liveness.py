@@ -3,6 +3,7 @@ the delivery queue's oldest due row. Unhealthy when any part is failing, and it 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_STALE_INTERVALS = 3  # a source not read successfully for this many intervals is down
 DEFAULT_QUEUE_MAX_AGE_SECONDS = 900  # an alert due longer than this means delivery is stuck
+DEFAULT_CHECK_SECONDS = 5.0  # /healthz answers within this, database or not
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,13 @@ def _database_facts(
     engine: Engine, now: datetime
 ) -> tuple[dict[str, SourceState], datetime | None]:
     with Session(engine) as s:
-        s.exec(text("select 1"))  # type: ignore[call-overload]
+        if engine.dialect.name == "sqlite":
+            # Readers never wait in WAL mode; the service also writes, so ask for the write
+            # lock (a statement that changes nothing, rolled back): a held lock is an outage.
+            s.exec(text("UPDATE source_states SET name = name WHERE 0 = 1"))  # type: ignore[call-overload]
+            s.rollback()
+        else:
+            s.exec(text("select 1"))  # type: ignore[call-overload]
         states = {st.name: st for st in s.exec(select(SourceState))}
         oldest = s.exec(
             select(func.min(Delivery.not_before))
@@ -51,6 +59,25 @@ def _database_facts(
             .where(col(Chat.active).is_(True))
         ).one()
     return states, oldest
+
+
+async def report_async(
+    engine: Engine,
+    *,
+    within: float = DEFAULT_CHECK_SECONDS,
+    **kw: Any,
+) -> dict[str, Any]:
+    """report() in a worker thread; a database that does not answer `within` seconds is
+    reported unreachable instead of holding /healthz (SQLite waits for a lock up to 30 s)."""
+    try:
+        async with asyncio.timeout(within):
+            return await asyncio.to_thread(report, engine, **kw)
+    except TimeoutError:
+        supervisor = kw.get("supervisor")
+        tasks = list(supervisor.states.values()) if supervisor else []
+        failing = [{"part": f"task:{t.name}", **t.as_json()} for t in tasks if not t.healthy]
+        failing.append({"part": "database", "error": f"no answer within {within:g} s"})
+        return {"status": "unavailable", "failing": failing, "tasks": [t.as_json() for t in tasks]}
 
 
 def report(

@@ -61,3 +61,27 @@ def test_unreachable_database_and_failing_task_are_named(tmp_path: object) -> No
     result = report(dead, now=NOW, started_at=STARTED, supervisor=sup, sources=SOURCES)
     assert _parts(result) == ["task:dispatcher", "database"]
     dead.dispose()
+
+
+async def test_a_locked_sqlite_database_is_reported_within_the_bound(tmp_path: object) -> None:
+    import sqlite3
+    from pathlib import Path
+
+    from jobs.liveness import report_async
+    from storage.db import upgrade
+
+    path = Path(str(tmp_path)) / "locked.db"
+    engine = make_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
+    upgrade(engine)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
+    try:
+        result = await report_async(engine, within=0.5, now=NOW, started_at=NOW,
+                                    supervisor=None, sources=[])  # fmt: skip
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert _parts(result) == ["database"]
+    after = await report_async(engine, now=NOW, started_at=NOW, supervisor=None, sources=[])
+    assert after["status"] == "ok"
+    engine.dispose()
