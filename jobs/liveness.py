@@ -74,7 +74,7 @@ async def report_async(
             return await asyncio.to_thread(report, engine, **kw)
     except TimeoutError:
         supervisor = kw.get("supervisor")
-        tasks = list(supervisor.states.values()) if supervisor else []
+        tasks = supervisor.current() if supervisor else []
         failing = [{"part": f"task:{t.name}", **t.as_json()} for t in tasks if not t.healthy]
         failing.append({"part": "database", "error": f"no answer within {within:g} s"})
         return {"status": "unavailable", "failing": failing, "tasks": [t.as_json() for t in tasks]}
@@ -91,7 +91,7 @@ def report(
 ) -> dict[str, Any]:
     """{"status": "ok" | "unavailable", "failing": [...], "tasks": [...]}; blocking (DB)."""
     failing: list[dict[str, Any]] = []
-    tasks = list(supervisor.states.values()) if supervisor else []
+    tasks = supervisor.current() if supervisor else []
     failing += [{"part": f"task:{t.name}", **t.as_json()} for t in tasks if not t.healthy]
     try:
         states, oldest_due = _database_facts(engine, now)

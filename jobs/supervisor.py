@@ -27,6 +27,7 @@ BACKOFF_CAP_SECONDS = 60.0
 STABLE_SECONDS = 60.0  # a run this long resets the back-off
 
 RUNNING, BACKING_OFF, FAILED, STOPPED = "running", "backing_off", "failed", "stopped"
+STALLED = "stalled"  # running, but silent for longer than its stall bound (a hung call)
 
 
 class ConfigurationError(Exception):
@@ -43,6 +44,8 @@ class TaskState:
     last_error: str | None = None
     last_error_at: datetime | None = None
     retry_at: datetime | None = None
+    stall_after: float | None = None  # seconds without beat() that mean "hung"
+    last_beat: float | None = None  # monotonic time of the last beat()
 
     @property
     def healthy(self) -> bool:
@@ -86,9 +89,11 @@ class Supervisor:
         factory: Callable[[], Awaitable[None]],
         *,
         fatal: tuple[type[BaseException], ...] = (ConfigurationError,),
+        stall_after: float | None = None,
     ) -> asyncio.Task[None]:
-        """Start `factory()` under supervision as task `name`."""
-        self._set(TaskState(name))
+        """Start `factory()` under supervision as task `name`; with `stall_after`, the task
+        must call beat(name) at least that often or it is reported stalled."""
+        self._set(TaskState(name, stall_after=stall_after))
         task = asyncio.create_task(self._watch(name, factory, fatal), name=f"supervised:{name}")
         self._tasks[name] = task
         return task
@@ -105,9 +110,30 @@ class Supervisor:
         else:
             self._set(replace(old, state=BACKING_OFF, last_error=error, last_error_at=self.clock()))
 
+    def beat(self, name: str) -> None:
+        """The task `name` is alive and making progress (its loop calls this each round)."""
+        state = self.states.get(name)
+        if state is not None:
+            self.states[name] = replace(state, last_beat=self.monotonic())
+
+    def current(self) -> list[TaskState]:
+        """Every task's state; a running task silent beyond its stall bound shows "stalled"."""
+        now = self.monotonic()
+        out = []
+        for state in self.states.values():
+            stalled = (
+                state.state == RUNNING
+                and state.stall_after is not None
+                and state.last_beat is not None
+                and now - state.last_beat > state.stall_after
+            )
+            out.append(replace(state, state=STALLED) if stalled else state)
+        return out
+
     def unhealthy(self) -> list[TaskState]:
-        """The tasks that are not running: backing off after a failure, or failed for good."""
-        return [s for s in self.states.values() if not s.healthy]
+        """The tasks that are not running: backing off after a failure, failed for good, or
+        stalled (no beat within their bound)."""
+        return [s for s in self.current() if not s.healthy]
 
     async def _watch(
         self,
@@ -118,7 +144,7 @@ class Supervisor:
         failures = 0
         while not self._stopping.is_set():
             started = self.monotonic()
-            self._set(replace(self.states[name], state=RUNNING, retry_at=None))
+            self._set(replace(self.states[name], state=RUNNING, retry_at=None, last_beat=started))
             try:
                 await factory()
                 if self._stopping.is_set():

@@ -16,6 +16,16 @@ from sqlmodel import Session, create_engine
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+PG_CONNECT_ARGS = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 60_000,  # ms: sent data unacknowledged this long ends the connection
+}
+
+
 def make_engine(url: str, **kw: Any) -> Engine:
     """An engine for `url`; SQLite gets its parent folder, WAL, foreign keys and a busy wait."""
     parsed = make_url(url)
@@ -27,6 +37,9 @@ def make_engine(url: str, **kw: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     kw.setdefault("pool_pre_ping", True)
+    # A server that vanishes without closing the connection (a network cut) must not hang a
+    # query forever: libpq gives up on an unanswered connection after these.
+    kw.setdefault("connect_args", dict(PG_CONNECT_ARGS))
     return create_engine(url, **kw)
 
 

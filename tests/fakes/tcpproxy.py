@@ -63,23 +63,34 @@ class TcpProxy:
         self._writers.clear()
 
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self._paused:
-            writer.transport.abort()
-            return
+        self._writers.add(writer)  # from the first moment, so a pause always reaches it
+        upstream: asyncio.StreamWriter | None = None
         try:
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
-        except OSError:
-            writer.transport.abort()
-            return
-        self._writers.update((writer, up_writer))
+            if self._paused:
+                return
+            try:
+                up_reader, upstream = await asyncio.open_connection(*self.target)
+            except OSError:
+                return
+            self._writers.add(upstream)
+            if self._paused:  # paused while connecting upstream
+                return
+            await asyncio.wait(
+                [
+                    asyncio.ensure_future(self._pipe(reader, upstream)),
+                    asyncio.ensure_future(self._pipe(up_reader, writer)),
+                ],
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:  # one side ended: both go, as a real cut would take them
+            for side in (writer, upstream):
+                if side is not None:
+                    side.transport.abort()
+                    self._writers.discard(side)
 
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(OSError, ConnectionError):
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            dst.transport.abort()
-
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-        self._writers.discard(writer)
-        self._writers.discard(up_writer)
+    @staticmethod
+    async def _pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, ConnectionError):
+            while data := await src.read(65536):
+                dst.write(data)
+                await dst.drain()

@@ -20,7 +20,7 @@ from bot.telegram.client import TelegramClient
 from jobs.delivery.dispatcher import Dispatcher
 from jobs.liveness import report_async
 from jobs.supervisor import Supervisor
-from storage.db import make_engine, upgrade
+from storage.db import PG_CONNECT_ARGS, make_engine, upgrade
 from tests.fakes.tcpproxy import TcpProxy
 from tests.fakes.telegram_api import FakeTelegram
 from tests.integration.deliveryworld import VN, publish, seed_chats, states
@@ -162,8 +162,8 @@ async def postgres_chaos(
     admin = create_engine(db_url, isolation_level="AUTOCOMMIT")
     with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
         proxied = url.set(host="127.0.0.1", port=proxy.port)
-        engine = make_engine(proxied.render_as_string(hide_password=False),
-                             connect_args={"connect_timeout": 2})  # fmt: skip
+        args = {**PG_CONNECT_ARGS, "connect_timeout": 2}
+        engine = make_engine(proxied.render_as_string(hide_password=False), connect_args=args)
         upgrade(engine)
         rounds = [0]
 

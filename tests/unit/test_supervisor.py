@@ -108,3 +108,22 @@ def test_reported_job_outcomes() -> None:
     assert [s.name for s in sup.unhealthy()] == ["poll:portal"]
     sup.report("poll:portal", error=None)
     assert sup.unhealthy() == []
+
+
+async def test_a_task_that_stops_beating_is_reported_stalled() -> None:
+    clock = [100.0]
+    sup = Supervisor(monotonic=lambda: clock[0])
+    hang = asyncio.Event()
+
+    async def loop() -> None:
+        sup.beat("dispatcher")
+        await hang.wait()  # a database call that never returns
+
+    sup.spawn("dispatcher", loop, stall_after=30)
+    await _until(sup, lambda: sup.states["dispatcher"].last_beat is not None)
+    assert sup.unhealthy() == []
+    clock[0] += 31
+    [stalled] = sup.unhealthy()
+    assert stalled.state == "stalled" and stalled.as_json()["state"] == "stalled"
+    hang.set()
+    await sup.stop(grace=1)
