@@ -48,20 +48,20 @@ def main(argv: list[str] | None = None) -> int:
         print("database is up to date")
         return 0
     if args.cmd == "poll":
-        from jobs import commands
+        from bot import cli_verbs as commands
 
         return commands.poll_once(settings)
     if args.cmd == "sources":
-        from jobs import commands
+        from bot import cli_verbs as commands
 
         if args.sources_cmd == "list":
             return commands.sources_list(settings)
         return commands.sources_test(settings, args.url, args.kind, args.allow_private)
-    from bot import app
+    from bot import service
 
     if args.cmd == "chat":
-        return app.chat(settings)
-    return app.run(settings, demo=args.demo)
+        return service.chat(settings)
+    return service.run(settings, demo=args.demo)
 
 
 if __name__ == "__main__":

@@ -292,3 +292,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Type :number to press a button, e.g. :1",
     },
 }
+
+# Printed once at start-up in both languages: the terminal's reader has not chosen one yet.
+NO_TOKEN_HELP = (
+    "TELEGRAM_BOT_TOKEN chưa được đặt: đang chạy bot trong cửa sổ dòng lệnh.\n"
+    "Để chạy trên Telegram: tạo bot với @BotFather, ghi TELEGRAM_BOT_TOKEN=<token> vào tệp "
+    ".env (xem .env.example) rồi chạy lại `make run`.\n"
+    "No TELEGRAM_BOT_TOKEN: the bot runs in this terminal. Put TELEGRAM_BOT_TOKEN=<token> "
+    "(from @BotFather) in .env and run `make run` again."
+)
+CANNOT_START = "Không khởi động được bot / cannot start the bot: {why}"
+INVALID_CONFIGURATION = "Invalid configuration: {why}"

@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.commands.paging import QueryStore
-from bot.ratelimit import RateLimiter
-from bot.replies import Reply
+from bot.flood import RateLimiter
+from jobs.delivery.reply import Reply
 from storage.models import Chat
 from storage.types import utcnow
 

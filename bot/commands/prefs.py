@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from bot.alerts import UNSUB_PREFIX
 from bot.commands.base import Ctx, parse_hhmm
 from bot.i18n import ADMIN_COMMANDS, COMMANDS, LANGS, t
-from bot.replies import Inline, Reply, Text
+from jobs.delivery.alerts import UNSUB_PREFIX
+from jobs.delivery.reply import Inline, Reply, Text
 from storage import chats
 from storage.chats import MAX_TOPIC_CHARS, MAX_TOPICS_PER_CHAT, AddOutcome
 from storage.text import fold_words

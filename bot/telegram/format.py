@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.replies import Button, Inline, Link, Reply
+from jobs.delivery.reply import Button, Inline, Link, Reply
 
 # Telegram's limit is on the text after entity parsing, i.e. what the reader sees; counted
 # in UTF-16 code units here, which is never less than the number of characters.

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot.alerts import AlertArticle, digest_replies
-from bot.replies import Reply
+from jobs.delivery.alerts import AlertArticle, digest_replies
+from jobs.delivery.reply import Reply
 from storage.deliveries import Claimed
 from storage.models import Article, Chat
 

@@ -12,9 +12,9 @@ from sqlalchemy.engine import Engine
 from bot.commands import Request, Services, handle, is_paging, press
 from bot.commands.base import parse_hhmm, split_command
 from bot.commands.paging import QueryStore, SearchPageRef, date_data, decode, search_data
-from bot.console import render
-from bot.ratelimit import RateLimiter
-from bot.replies import Reply, Text
+from bot.console.chat import render
+from bot.flood import RateLimiter
+from jobs.delivery.reply import Reply, Text
 from storage import chats
 from storage.db import session_scope
 from tests.bot_articles import seed_corpus

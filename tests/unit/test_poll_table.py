@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jobs.commands import REASONS_VI, describe, format_poll_table
+from bot.cli_verbs import REASONS_VI, describe, format_poll_table
 from jobs.ingest.errors import REASONS
 from jobs.ingest.poll import PollReport
 

@@ -8,7 +8,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jobs.delivery.ratelimit import RateLimiter, SlidingWindow
+from jobs.delivery.pacing import RateLimiter, SlidingWindow
 
 
 def run(limiter: RateLimiter, chats: list[str], *, group: bool, until: float) -> list[float]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bot.replies import Button, Inline, Link, Reply, Text
+from jobs.delivery.reply import Button, Inline, Link, Reply, Text
 
 SNIPPET_CHARS = 280
 # Titles are capped so an alert is always one message and a digest line stays a line.

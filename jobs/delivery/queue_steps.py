@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -36,11 +36,26 @@ def housekeeping(engine: Engine, *, now: datetime, days: int) -> None:
 
 
 def claim_and_compose(
-    engine: Engine, *, owner: str, now: datetime, limit: int, lease_seconds: float, tz: ZoneInfo
+    engine: Engine,
+    *,
+    owner: str,
+    now: datetime,
+    limit: int,
+    lease_seconds: float,
+    tz: ZoneInfo,
+    platforms: Sequence[str],
 ) -> Plan:
-    """Claim due rows (a chat's whole due digest at once) and turn them into send jobs."""
+    """Claim due rows of `platforms` (a chat's whole due digest at once) and turn them into
+    send jobs."""
     with session_scope(engine) as session:
-        rows = q.claim_due(session, owner=owner, now=now, limit=limit, lease_seconds=lease_seconds)
+        rows = q.claim_due(
+            session,
+            owner=owner,
+            now=now,
+            limit=limit,
+            lease_seconds=lease_seconds,
+            platforms=platforms,
+        )
         for chat_id in sorted({r.chat_id for r in rows if r.kind == "digest"}):
             rows += q.claim_due(
                 session,
@@ -48,6 +63,7 @@ def claim_and_compose(
                 now=now,
                 limit=DIGEST_ROWS_PER_CHAT,
                 lease_seconds=lease_seconds,
+                platforms=platforms,
                 chat_id=chat_id,
                 kind="digest",
             )
@@ -88,7 +104,7 @@ def release(
 
 
 def sent(engine: Engine, *, ids: list[int], owner: str, message_id: str, now: datetime) -> None:
-    """Record Telegram's message_id."""
+    """Record the platform's message id."""
     with session_scope(engine) as session:
         q.mark_sent(session, ids=ids, owner=owner, message_id=message_id, now=now)
 
@@ -139,7 +155,7 @@ def chat_gone(engine: Engine, *, ids: list[int], owner: str, chat_id: int, reaso
     log.info("chat %d inactive (%s); %d pending deliveries cancelled", chat_id, reason, cancelled)
 
 
-def next_due(engine: Engine) -> datetime | None:
-    """When the earliest pending row becomes due (None: nothing pending)."""
+def next_due(engine: Engine, *, platforms: Sequence[str]) -> datetime | None:
+    """When the earliest pending row of `platforms` becomes due (None: nothing pending)."""
     with session_scope(engine) as session:
-        return q.next_due(session)
+        return q.next_due(session, platforms=platforms)

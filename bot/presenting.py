@@ -8,7 +8,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.i18n import t
-from bot.replies import Button, Inline, Link, Reply, Text
+from jobs.delivery.reply import Button, Inline, Link, Reply, Text
 
 MARK_OPEN, MARK_CLOSE = "«", "»"  # storage.search wraps matched words in these
 SUMMARY_CHARS = 200
