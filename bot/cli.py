@@ -27,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("url")
     test.add_argument("--kind", choices=["html", "rss"], default=None)
     test.add_argument("--allow-private", action="store_true", help="allow intranet addresses")
+    sub.add_parser("queue", help="pending deliveries per platform")
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_cmd", required=True)
     db.add_parser("upgrade", help="apply migrations")
     return p
@@ -51,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot import cli_verbs as commands
 
         return commands.poll_once(settings)
+    if args.cmd == "queue":
+        from bot import cli_verbs
+
+        return cli_verbs.queue_list(settings)
     if args.cmd == "sources":
         from bot import cli_verbs as commands
 

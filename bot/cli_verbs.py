@@ -1,4 +1,4 @@
-"""CLI commands about sources: `poll --once`, `sources list`, `sources test URL`."""
+"""CLI verbs: `poll --once`, `sources list`, `sources test URL`, `queue`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.i18n import t
 from bot.settings import Settings
 from jobs.ingest.errors import SourceError
 from jobs.ingest.fetch import Fetcher, FetchResult
@@ -17,6 +18,7 @@ from jobs.ingest.poll import OnStored, PollReport, poll_all
 from jobs.ingest.sources import Selectors, SourceConfig, load_sources
 from storage.articles import list_source_states
 from storage.db import make_engine, session_scope, upgrade
+from storage.deliveries import pending_by_platform
 from storage.types import utcnow
 
 # Why a source failed, in the admins' language (reasons are jobs.ingest.errors codes).
@@ -133,6 +135,24 @@ def poll_once(settings: Settings, *, on_stored: OnStored | None = None) -> int:
         engine.dispose()
     print(format_poll_table(reports))
     return 1 if any(r.failed for r in reports) else 0
+
+
+def queue_list(settings: Settings, lang: str = "vi") -> int:
+    """Print the pending deliveries of each platform (rows of a platform with no configured
+    channel wait here until one is configured)."""
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        with session_scope(engine) as s:
+            pending = pending_by_platform(s)
+    finally:
+        engine.dispose()
+    if not pending:
+        print(t(lang, "cli_queue_empty"))
+        return 0
+    header = t(lang, "cli_queue_header").split(",")
+    print(_table(header, [[platform, str(n)] for platform, n in pending.items()]))
+    return 0
 
 
 def sources_list(settings: Settings) -> int:

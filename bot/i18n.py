@@ -270,6 +270,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "stats_topics": {"vi": "Chủ đề đăng ký: {n}", "en": "Subscribed topics: {n}"},
     "stats_deliveries": {"vi": "Gửi tin 24 giờ qua: ", "en": "Deliveries in 24 hours: "},
+    "stats_pending": {
+        "vi": "Đang chờ gửi theo nền tảng: ",
+        "en": "Waiting to be sent, by platform: ",
+    },
+    "cli_queue_header": {"vi": "nền tảng,đang chờ", "en": "platform,pending"},
+    "cli_queue_empty": {"vi": "Không có tin nào đang chờ gửi.", "en": "Nothing is waiting."},
     "sources_none": {
         "vi": "Chưa nguồn nào được quét.",
         "en": "No source has been polled yet.",

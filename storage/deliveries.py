@@ -247,6 +247,19 @@ def counts_by_state(session: Session, *, since: datetime | None = None) -> dict[
     return {state: found.get(state, 0) for state in STATES}
 
 
+def pending_by_platform(session: Session) -> dict[str, int]:
+    """Pending rows of active chats per platform (a platform with no sender keeps its rows)."""
+    d, c = DELIVERIES.c, CHATS.c
+    stmt = (
+        select(c.platform, func.count())
+        .join(CHATS, c.id == d.chat_id)
+        .where(d.state == "pending", c.active.is_(True))
+        .group_by(c.platform)
+        .order_by(c.platform)
+    )
+    return {platform: int(n) for platform, n in session.execute(stmt).all()}
+
+
 def next_due(session: Session, *, platforms: Sequence[str]) -> datetime | None:
     """When the earliest pending row of an active chat on `platforms` becomes due (None:
     nothing pending)."""

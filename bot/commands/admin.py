@@ -14,7 +14,7 @@ from bot.i18n import t
 from jobs.delivery.reply import Inline, Reply, Text
 from storage import chats
 from storage.articles import list_source_states
-from storage.deliveries import counts_by_state, enqueue, new_row
+from storage.deliveries import counts_by_state, enqueue, new_row, pending_by_platform
 from storage.models import Article, Broadcast, Chat, Subscription
 
 MAX_BROADCAST_CHARS = 3500  # leaves room under Telegram's 4096 and Zalo's splitting
@@ -84,6 +84,9 @@ def stats(ctx: Ctx, _args: str) -> Reply:
         t(lang, "stats_topics", n=_count(ctx, model=Subscription)),
         t(lang, "stats_deliveries") + ", ".join(f"{k} {v}" for k, v in states.items()),
     ]
+    pending = pending_by_platform(ctx.session)
+    if pending:
+        lines.append(t(lang, "stats_pending") + ", ".join(f"{k} {v}" for k, v in pending.items()))
     out: list[list[Inline]] = [[Text(t(lang, "stats_title"), bold=True)]]
     out += [[Text(line)] for line in lines]
     return Reply(lines=out)
