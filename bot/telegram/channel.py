@@ -27,10 +27,12 @@ from bot.channel import ChannelContext, ChannelError
 from bot.i18n import CANNOT_START, COMMANDS, LANGS
 from bot.logs import redact
 from bot.settings import Settings
+from bot.telegram.budget import SharedBudget
 from bot.telegram.client import TelegramClient
 from bot.telegram.handlers import PLATFORM, BotDeps, on_error, on_message, on_page_button
-from bot.telegram.sender import TelegramSender
+from bot.telegram.sender import TelegramSender, limits, pacer_for
 from bot.web import read_json_body
+from jobs.delivery.pacing import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,7 @@ def build_application(
     settings: Settings,
     deps: BotDeps,
     requests: tuple[HTTPXRequest, HTTPXRequest] | None = None,
+    pacer: RateLimiter | None = None,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The PTB Application against TELEGRAM_API_URL (a self-hosted or test server alike).
 
@@ -70,9 +73,11 @@ def build_application(
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     root = str(settings.telegram_api_url).rstrip("/")
     calls, polls = requests or (HTTPXRequest(API_POOL_SIZE), HTTPXRequest(1))
+    builder = ApplicationBuilder()
+    if pacer is not None:  # replies spend from the account's one budget, ahead of pushes
+        builder = builder.rate_limiter(SharedBudget(pacer))
     app = (
-        ApplicationBuilder()
-        .token(settings.telegram_bot_token.get_secret_value())
+        builder.token(settings.telegram_bot_token.get_secret_value())
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .request(calls)
@@ -113,7 +118,8 @@ class TelegramChannel:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
         self._secret = secret.get_secret_value() if secret else None
         self._requests = (HTTPXRequest(API_POOL_SIZE), HTTPXRequest(1))
-        self.app = build_application(settings, deps, self._requests)
+        self.pacer = pacer_for(limits(settings.telegram_global_rate))
+        self.app = build_application(settings, deps, self._requests, self.pacer)
         self._sender: TelegramSender | None = None
 
     def sender(self) -> TelegramSender:
@@ -124,7 +130,8 @@ class TelegramChannel:
                 api_url=str(self.settings.telegram_api_url),
                 token=self.settings.telegram_bot_token.get_secret_value(),
             )
-            self._sender = TelegramSender(client, global_rate=self.settings.telegram_global_rate)
+            rate = self.settings.telegram_global_rate
+            self._sender = TelegramSender(client, global_rate=rate, pacer=self.pacer)
         return self._sender
 
     def routes(self) -> list[BaseRoute]:

@@ -54,7 +54,12 @@ CONFIGURATION_PAUSE_SECONDS = 300.0  # a refused account is retried this often, 
 
 
 def limiter_for(sender: Sender) -> RateLimiter:
-    """A limiter that paces one platform by its sender's declared limits."""
+    """The limiter that paces one platform: the sender's own `pacer` when it has one (an
+    account whose replies to commands spend from the same budget), else one built from its
+    declared limits."""
+    pacer = getattr(sender, "pacer", None)
+    if isinstance(pacer, RateLimiter):
+        return pacer
     limits = sender.limits
     return RateLimiter(
         global_rate=limits.global_rate,
