@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
 
 from bot.i18n import t
 from bot.settings import Settings
@@ -17,9 +21,12 @@ from jobs.ingest.parse_html import parse_article, parse_listing
 from jobs.ingest.poll import OnStored, PollReport, poll_all
 from jobs.ingest.sources import Selectors, SourceConfig, load_sources
 from storage.articles import list_source_states
+from storage.datequery import DAY_TIME_FORMAT
 from storage.db import make_engine, session_scope, upgrade
 from storage.deliveries import pending_by_platform
 from storage.types import utcnow
+
+T = TypeVar("T")
 
 # Why a source failed, in the admins' language (reasons are jobs.ingest.errors codes).
 REASONS_VI = {
@@ -53,7 +60,7 @@ def describe(reason: str) -> str:
 
 
 def _when(moment: datetime | None, tz: ZoneInfo) -> str:
-    return moment.astimezone(tz).strftime("%d/%m/%Y %H:%M") if moment else "-"
+    return moment.astimezone(tz).strftime(DAY_TIME_FORMAT) if moment else "-"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -137,16 +144,21 @@ def poll_once(settings: Settings, *, on_stored: OnStored | None = None) -> int:
     return 1 if any(r.failed for r in reports) else 0
 
 
-def queue_list(settings: Settings, lang: str = "vi") -> int:
-    """Print the pending deliveries of each platform (rows of a platform with no configured
-    channel wait here until one is configured)."""
+def _read(settings: Settings, query: Callable[[Session], T]) -> T:
+    """One read of the (migrated) database, engine disposed after."""
     engine = make_engine(settings.database_url)
     try:
         upgrade(engine)
-        with session_scope(engine) as s:
-            pending = pending_by_platform(s)
+        with session_scope(engine) as session:
+            return query(session)
     finally:
         engine.dispose()
+
+
+def queue_list(settings: Settings, lang: str = "vi") -> int:
+    """Print the pending deliveries of each platform (rows of a platform with no configured
+    channel wait here until one is configured)."""
+    pending = _read(settings, pending_by_platform)
     if not pending:
         print(t(lang, "cli_queue_empty"))
         return 0
@@ -160,13 +172,7 @@ def sources_list(settings: Settings) -> int:
     sources = _sources(settings)
     if sources is None:
         return 2
-    engine = make_engine(settings.database_url)
-    try:
-        upgrade(engine)
-        with session_scope(engine) as s:
-            states = list_source_states(s)
-    finally:
-        engine.dispose()
+    states = _read(settings, list_source_states)
     tz = settings.tz
     rows = []
     for src in sources:

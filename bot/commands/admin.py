@@ -14,6 +14,7 @@ from bot.i18n import t
 from jobs.delivery.reply import Inline, Reply, Text
 from storage import chats
 from storage.articles import list_source_states
+from storage.datequery import DAY_TIME_FORMAT
 from storage.deliveries import counts_by_state, enqueue, new_row, pending_by_platform
 from storage.models import Article, Broadcast, Chat, Subscription
 
@@ -24,7 +25,7 @@ _TOPIC = re.compile(r"\[([^\]]{1,100})\]\s*(.*)", re.DOTALL)
 def _local(moment: datetime | None, ctx: Ctx) -> str:
     if moment is None:
         return "-"
-    return moment.astimezone(ctx.services.tz).strftime("%d/%m/%Y %H:%M")
+    return moment.astimezone(ctx.services.tz).strftime(DAY_TIME_FORMAT)
 
 
 def _split_topic(args: str) -> tuple[str | None, str]:

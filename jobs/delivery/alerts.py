@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from jobs.delivery.reply import Button, Inline, Link, Reply, Text
+from jobs.delivery.reply import MAX_CALLBACK_BYTES, Button, Inline, Link, Reply, Text, utf16_len
+from storage.datequery import fmt
 
 SNIPPET_CHARS = 280
 # Titles are capped so an alert is always one message and a digest line stays a line.
@@ -15,7 +16,6 @@ TITLE_CHARS = 500
 DIGEST_TITLE_CHARS = 300
 # Room left under the limit for the digest header and counting slack.
 DIGEST_PART_LIMIT = 3900
-MAX_CALLBACK_BYTES = 64
 UNSUB_PREFIX = "unsub:"  # bot.commands.prefs.unsubscribe_button answers these buttons
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
@@ -56,9 +56,9 @@ def _words(language: str | None) -> dict[str, str]:
 def day_label(article: AlertArticle, tz: ZoneInfo) -> str:
     """The article's date as dd/mm/yyyy in the portal's zone ("" when unknown)."""
     if article.published_at is not None:
-        return article.published_at.astimezone(tz).strftime("%d/%m/%Y")
+        return fmt(article.published_at.astimezone(tz).date())
     if article.local_date is not None:
-        return article.local_date.strftime("%d/%m/%Y")
+        return fmt(article.local_date)
     return ""
 
 
@@ -124,8 +124,9 @@ def alert_reply(
 
 
 def visible_length(line: list[Inline]) -> int:
-    """Characters Telegram counts for a line after entity parsing (UTF-16 code units)."""
-    return sum(len(run.text.encode("utf-16-le")) // 2 for run in line)
+    """Characters a line shows, counted as Telegram does (UTF-16 code units): never fewer
+    than the characters another platform counts."""
+    return sum(utf16_len(run.text) for run in line)
 
 
 def _digest_line(article: AlertArticle, topic: str, tz: ZoneInfo) -> list[Inline]:

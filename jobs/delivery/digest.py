@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from jobs.delivery.alerts import AlertArticle, digest_replies
 from jobs.delivery.reply import Reply
+from storage.datequery import fmt
 from storage.deliveries import Claimed
 from storage.models import Article, Chat
 
@@ -42,7 +43,7 @@ def compose_digest(
     language: str | None,
 ) -> list[DigestPart]:
     """Pure: (delivery id, article, topic) entries, oldest first, as digest messages."""
-    day = now.astimezone(tz).strftime("%d/%m/%Y")
+    day = fmt(now.astimezone(tz).date())
     return [
         DigestPart(reply=reply, ids=ids)
         for reply, ids in digest_replies(entries, day=day, tz=tz, language=language)

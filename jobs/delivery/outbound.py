@@ -42,38 +42,30 @@ class RetryAfter:
 
 
 @dataclass(frozen=True)
-class TemporaryFailure:
+class Failed:
+    """Not sent (or not known to be): why, in the platform's words. Never used bare."""
+
+    reason: str
+
+
+class TemporaryFailure(Failed):
     """Not delivered, and safe to send again (5xx, connection refused, connect time-out)."""
 
-    reason: str
 
-
-@dataclass(frozen=True)
-class Ambiguous:
+class Ambiguous(Failed):
     """The request left, no answer came: the message may have arrived; do not resend."""
 
-    reason: str
 
-
-@dataclass(frozen=True)
-class RecipientGone:
+class RecipientGone(Failed):
     """The chat cannot receive messages any more (blocked, deactivated, not found)."""
 
-    reason: str
 
-
-@dataclass(frozen=True)
-class PermanentFailure:
+class PermanentFailure(Failed):
     """This message was refused (bad markup, too long): resending it cannot help."""
 
-    reason: str
 
-
-@dataclass(frozen=True)
-class ConfigurationError:
+class ConfigurationError(Failed):
     """The platform refuses the account itself (bad token, missing permission)."""
-
-    reason: str
 
 
 Outcome = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -48,25 +49,11 @@ def claim_and_compose(
     """Claim due rows of `platforms` (a chat's whole due digest at once) and turn them into
     send jobs."""
     with session_scope(engine) as session:
-        rows = q.claim_due(
-            session,
-            owner=owner,
-            now=now,
-            limit=limit,
-            lease_seconds=lease_seconds,
-            platforms=platforms,
-        )
+        lease = partial(q.claim_due, session, owner=owner, now=now, lease_seconds=lease_seconds)
+        claim = partial(lease, platforms=platforms)
+        rows = claim(limit=limit)
         for chat_id in sorted({r.chat_id for r in rows if r.kind == "digest"}):
-            rows += q.claim_due(
-                session,
-                owner=owner,
-                now=now,
-                limit=DIGEST_ROWS_PER_CHAT,
-                lease_seconds=lease_seconds,
-                platforms=platforms,
-                chat_id=chat_id,
-                kind="digest",
-            )
+            rows += claim(limit=DIGEST_ROWS_PER_CHAT, chat_id=chat_id, kind="digest")
         if not rows:
             return Plan()
         try:

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,15 +26,9 @@ def _copy_tree(dest: Path) -> None:
 
 def _lint(tree: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(tree)}  # the copy, not the installed packages
-    return subprocess.run(
-        [str(LINT_IMPORTS), "--no-cache"],
-        cwd=tree,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_SECONDS,
-        check=False,
-    )
+    command = [str(LINT_IMPORTS), "--no-cache"]
+    run = partial(subprocess.run, capture_output=True, text=True, check=False)
+    return run(command, cwd=tree, env=env, timeout=TIMEOUT_SECONDS)
 
 
 def test_the_house_keeps_its_layers(tmp_path: Path) -> None:
