@@ -276,6 +276,19 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "cli_queue_header": {"vi": "nền tảng,đang chờ", "en": "platform,pending"},
     "cli_queue_empty": {"vi": "Không có tin nào đang chờ gửi.", "en": "Nothing is waiting."},
+    "cli_reason_http": {
+        "vi": "máy chủ trả lỗi HTTP {code}",
+        "en": "the server answered HTTP {code}",
+    },
+    "cli_sources_unreadable": {
+        "vi": "Không đọc được tệp nguồn {path}: {error}",
+        "en": "Cannot read the sources file {path}: {error}",
+    },
+    "cli_error": {
+        "vi": "Lỗi: {what} ({reason}: {error})",
+        "en": "Error: {what} ({reason}: {error})",
+    },
+    "cli_more_chars": {"vi": " … (+{n} ký tự)", "en": " … (+{n} characters)"},
     "sources_none": {
         "vi": "Chưa nguồn nào được quét.",
         "en": "No source has been polled yet.",
@@ -309,3 +322,38 @@ NO_TOKEN_HELP = (
 )
 CANNOT_START = "Không khởi động được bot / cannot start the bot: {why}"
 INVALID_CONFIGURATION = "Invalid configuration: {why}"
+
+# Why a source failed, for admins (keys are jobs.ingest.errors codes).
+REASONS: dict[str, dict[str, str]] = {
+    "source_error": {"vi": "không đọc được nguồn", "en": "cannot read the source"},
+    "fetch_error": {"vi": "không tải được nguồn", "en": "cannot download the source"},
+    "timeout": {"vi": "quá thời gian chờ", "en": "timed out"},
+    "too_large": {"vi": "nội dung vượt giới hạn dung lượng", "en": "content over the size limit"},
+    "blocked_address": {
+        "vi": "địa chỉ nội bộ bị chặn (thêm allow_private nếu là cổng nội bộ)",
+        "en": "private address refused (add allow_private for an intranet portal)",
+    },
+    "too_many_redirects": {"vi": "chuyển hướng quá nhiều lần", "en": "too many redirects"},
+    "network": {"vi": "lỗi mạng", "en": "network error"},
+    "protocol_error": {
+        "vi": "máy chủ trả lời sai giao thức HTTP",
+        "en": "the server broke the HTTP protocol",
+    },
+    "decoding": {"vi": "không giải mã được nội dung", "en": "cannot decode the content"},
+    "dns": {"vi": "không phân giải được tên miền", "en": "cannot resolve the host name"},
+    "bad_url": {"vi": "địa chỉ URL không hợp lệ", "en": "invalid URL"},
+    "bad_redirect": {
+        "vi": "chuyển hướng tới địa chỉ không hợp lệ",
+        "en": "redirect to an invalid address",
+    },
+    "parse_error": {"vi": "không phân tích được nội dung", "en": "cannot parse the content"},
+    "unsafe_document": {
+        "vi": "tài liệu không an toàn (DTD/entity)",
+        "en": "unsafe document (DTD/entity)",
+    },
+    "not_a_feed": {"vi": "không phải RSS/Atom", "en": "not RSS/Atom"},
+    "layout_changed": {
+        "vi": "bố cục trang đã thay đổi (không thấy bài viết)",
+        "en": "the page layout changed (no articles found)",
+    },
+}
