@@ -306,6 +306,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Xin lỗi, đã có lỗi khi xử lý yêu cầu. Vui lòng thử lại sau.",
         "en": "Sorry, something went wrong. Please try again later.",
     },
+    "alert_topic": {"vi": "Chủ đề: ", "en": "Topic: "},
+    "alert_every": {"vi": "Tất cả tin mới", "en": "All new articles"},
+    "alert_unsub": {"vi": "Hủy theo dõi chủ đề này", "en": "Unsubscribe from this topic"},
+    "alert_digest": {"vi": "Bản tin ngày {day} ({n} tin)", "en": "Digest for {day} ({n} articles)"},
+    "alert_cont": {
+        "vi": "Bản tin ngày {day} (tiếp, {part}/{parts})",
+        "en": "Digest for {day} (continued, {part}/{parts})",
+    },
     "console_buttons": {
         "vi": "Gõ :số để bấm nút, ví dụ :1",
         "en": "Type :number to press a button, e.g. :1",
@@ -357,3 +365,12 @@ REASONS: dict[str, dict[str, str]] = {
         "en": "the page layout changed (no articles found)",
     },
 }
+
+
+ALERT_KEYS = ("topic", "every", "unsub", "digest", "cont")
+
+
+def alert_words(language: str | None) -> dict[str, str]:
+    """The words of alerts and digests (jobs.delivery.alerts) in a chat's language, unfilled."""
+    lang = pick_language(language, None)
+    return {key: MESSAGES[f"alert_{key}"][lang] for key in ALERT_KEYS}

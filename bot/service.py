@@ -26,7 +26,7 @@ from bot.commands import Services
 from bot.console.channel import prompt_for
 from bot.console.chat import chat_loop
 from bot.flood import RateLimiter
-from bot.i18n import CANNOT_START
+from bot.i18n import CANNOT_START, alert_words
 from bot.logs import redact
 from bot.settings import Settings
 from bot.web import WebServer, bind, make_app
@@ -105,7 +105,13 @@ def make_dispatcher(
 ) -> Dispatcher:
     """A Dispatcher over `senders`, with the settings' zone and retention."""
     kw.setdefault("retention_days", settings.delivery_retention_days)
-    return Dispatcher(engine=engine, senders=senders, tz=settings.tz, **kw)  # type: ignore[arg-type]
+    return Dispatcher(
+        engine=engine,
+        senders=senders,
+        tz=settings.tz,
+        words=alert_words,
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 @contextlib.asynccontextmanager

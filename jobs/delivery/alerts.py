@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -19,22 +20,11 @@ DIGEST_PART_LIMIT = 3900
 UNSUB_PREFIX = "unsub:"  # bot.commands.prefs.unsubscribe_button answers these buttons
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
-_WORDS = {
-    "vi": {
-        "topic": "Chủ đề: ",
-        "every": "Tất cả tin mới",
-        "unsub": "Hủy theo dõi chủ đề này",
-        "digest": "Bản tin ngày {day} ({n} tin)",
-        "cont": "Bản tin ngày {day} (tiếp, {part}/{parts})",
-    },
-    "en": {
-        "topic": "Topic: ",
-        "every": "All new articles",
-        "unsub": "Unsubscribe from this topic",
-        "digest": "Digest for {day} ({n} articles)",
-        "cont": "Digest for {day} (continued, {part}/{parts})",
-    },
-}
+# The words of alerts and digests, for one chat's language; the messages module supplies
+# them (bot.i18n.alert_words): keys topic, every, unsub, digest ({day}, {n}), cont ({day},
+# {part}, {parts}).
+Words = Mapping[str, str]
+WordsFor = Callable[[str | None], Words]
 
 
 @dataclass(frozen=True)
@@ -47,10 +37,6 @@ class AlertArticle:
     local_date: date | None
     summary: str
     body: str
-
-
-def _words(language: str | None) -> dict[str, str]:
-    return _WORDS.get((language or "vi")[:2], _WORDS["vi"])
 
 
 def day_label(article: AlertArticle, tz: ZoneInfo) -> str:
@@ -103,10 +89,9 @@ def alert_reply(
     topic: str,
     subscription_id: int | None,
     tz: ZoneInfo,
-    language: str | None = None,
+    words: Words,
 ) -> Reply:
     """One alert: the matched topic, the linked title, the date, first sentences, a button."""
-    words = _words(language)
     lines: list[list[Inline]] = [
         [Text("🔔 " + words["topic"]), Text(topic or words["every"], bold=True)],
         [_link(_cap(article.title, TITLE_CHARS), article.url)],
@@ -145,14 +130,13 @@ def digest_replies(
     *,
     day: str,
     tz: ZoneInfo,
-    language: str | None = None,
+    words: Words,
     limit: int = DIGEST_PART_LIMIT,
 ) -> list[tuple[Reply, list[int]]]:
     """The daily digest as one message, or several when it exceeds `limit`; with row ids each.
 
     `entries` are (delivery id, article, matched topic), oldest first.
     """
-    words = _words(language)
     parts: list[tuple[list[list[Inline]], list[int]]] = []
     lines: list[list[Inline]] = []
     ids: list[int] = []

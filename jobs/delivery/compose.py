@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from jobs.delivery.alerts import alert_reply
+from jobs.delivery.alerts import WordsFor, alert_reply
 from jobs.delivery.digest import alert_article, digest_for_chat
 from jobs.delivery.quiet import parse_hhmm, quiet_release
 from jobs.delivery.reply import Reply
@@ -80,7 +80,9 @@ def _alert_data(session: Session, rows: list[Claimed]) -> _AlertData:
     )
 
 
-def compose(session: Session, *, rows: list[Claimed], now: datetime, tz: ZoneInfo) -> Plan:
+def compose(
+    session: Session, *, rows: list[Claimed], now: datetime, tz: ZoneInfo, words: WordsFor
+) -> Plan:
     """Turn claimed rows into jobs; rows that lost their reason to exist are cancelled.
 
     An alert whose chat is now in quiet hours is deferred to the end of the quiet period.
@@ -100,10 +102,10 @@ def compose(session: Session, *, rows: list[Claimed], now: datetime, tz: ZoneInf
         elif row.kind == "broadcast":
             _broadcast(session, plan, chat, row, replies)
         else:
-            _alert(alert_data, plan, chat, row, now, tz)
+            _alert(alert_data, plan, chat, row, now, tz, words)
     for chat_id, held in digests.items():
         chat = chats[chat_id]
-        parts, missing = digest_for_chat(session, chat=chat, rows=held, now=now, tz=tz)
+        parts, missing = digest_for_chat(session, chat=chat, rows=held, now=now, tz=tz, words=words)
         plan.cancel.extend((row_id, "article deleted") for row_id in missing)
         if parts:
             plan.jobs.append([_job(chat, part.ids, part.reply) for part in parts])
@@ -111,7 +113,13 @@ def compose(session: Session, *, rows: list[Claimed], now: datetime, tz: ZoneInf
 
 
 def _alert(
-    data: _AlertData, plan: Plan, chat: Chat, row: Claimed, now: datetime, tz: ZoneInfo
+    data: _AlertData,
+    plan: Plan,
+    chat: Chat,
+    row: Claimed,
+    now: datetime,
+    tz: ZoneInfo,
+    words: WordsFor,
 ) -> None:
     release = quiet_release(now, parse_hhmm(chat.quiet_start), parse_hhmm(chat.quiet_end), tz)
     if release is not None:
@@ -130,7 +138,7 @@ def _alert(
         topic=sub.topic,
         subscription_id=sub.id,
         tz=tz,
-        language=chat.language,
+        words=words(chat.language),
     )
     plan.jobs.append([_job(chat, [row.id], reply)])
 

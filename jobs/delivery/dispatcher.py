@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 
 from jobs.delivery import queue_steps as io
+from jobs.delivery.alerts import WordsFor
 from jobs.delivery.compose import Job
 from jobs.delivery.outbound import (
     Ambiguous,
@@ -88,6 +89,7 @@ class Dispatcher:
         engine: Engine,
         senders: Iterable[Sender],
         tz: ZoneInfo,
+        words: WordsFor,
         owner: str | None = None,
         window: int = DEFAULT_WINDOW,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
@@ -99,7 +101,7 @@ class Dispatcher:
         monotonic: Callable[[], float] = time.monotonic,
         limiters: Mapping[str, RateLimiter] | None = None,
     ) -> None:
-        self.engine, self.tz = engine, tz
+        self.engine, self.tz, self.words = engine, tz, words
         self.senders: dict[str, Sender] = {s.platform: s for s in senders}
         if not self.senders:
             raise ValueError("a dispatcher needs at least one sender")
@@ -169,6 +171,7 @@ class Dispatcher:
             lease_seconds=self.lease_seconds,
             tz=self.tz,
             platforms=self.platforms,
+            words=self.words,
         )
         payloads: dict[tuple[str, int], list[object] | Exception] = {}  # per Reply object
         for chain in plan.jobs:

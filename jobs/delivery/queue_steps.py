@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from jobs.delivery.alerts import WordsFor
 from jobs.delivery.compose import Plan, compose
 from storage import deliveries as q
 from storage.chats import deactivate_chat
@@ -45,6 +46,7 @@ def claim_and_compose(
     lease_seconds: float,
     tz: ZoneInfo,
     platforms: Sequence[str],
+    words: WordsFor,
 ) -> Plan:
     """Claim due rows of `platforms` (a chat's whole due digest at once) and turn them into
     send jobs."""
@@ -58,14 +60,14 @@ def claim_and_compose(
             return Plan()
         try:
             with session.begin_nested():
-                plan = compose(session, rows=rows, now=now, tz=tz)
+                plan = compose(session, rows=rows, now=now, tz=tz, words=words)
         except Exception:
             log.exception("composing %d deliveries failed; trying them one by one", len(rows))
             plan = Plan()
             for row in rows:
                 try:
                     with session.begin_nested():
-                        one = compose(session, rows=[row], now=now, tz=tz)
+                        one = compose(session, rows=[row], now=now, tz=tz, words=words)
                 except Exception as exc:
                     log.exception("delivery %d cannot be composed", row.id)
                     plan.cancel.append((row.id, f"compose error: {type(exc).__name__}"))

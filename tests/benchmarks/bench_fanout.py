@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.i18n import alert_words
 from bot.telegram.client import TelegramClient
 from bot.telegram.sender import TelegramSender
 from jobs.delivery.dispatcher import DEFAULT_WINDOW, Dispatcher
@@ -40,7 +41,10 @@ def test_bench_fanout(tmp_path: Path) -> None:
         async def fan_out() -> float:
             async with TelegramClient(api_url=fake.url, token=fake.token) as client:
                 worker = Dispatcher(
-                    engine=engine, senders=[TelegramSender(client, global_rate=RATE)], tz=VN
+                    words=alert_words,
+                    engine=engine,
+                    senders=[TelegramSender(client, global_rate=RATE)],
+                    tz=VN,
                 )
                 began = time.perf_counter()
                 await worker.run_until_done(limit_seconds=CHATS / RATE * 2 + 60)

@@ -16,6 +16,7 @@ from bot.commands import Services
 from bot.console.chat import chat_loop
 from bot.console.sender import ConsoleSender
 from bot.flood import RateLimiter
+from bot.i18n import alert_words
 from jobs.delivery.dispatcher import Dispatcher
 from jobs.delivery.enqueue import make_on_stored
 from storage.articles import store_articles
@@ -139,7 +140,9 @@ async def test_console_chats_get_their_alerts_printed_once(sqlite_engine: Engine
         make_on_stored(tz=HUE)(session, result)
     out = io.StringIO()
     sender = ConsoleSender(out)
-    worker = Dispatcher(engine=sqlite_engine, senders=[sender], tz=HUE, clock=utcnow)
+    worker = Dispatcher(
+        words=alert_words, engine=sqlite_engine, senders=[sender], tz=HUE, clock=utcnow
+    )
     await worker.run_until_idle()
     assert worker.sent == 1
     shown = out.getvalue()

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
+from bot.i18n import alert_words
 from bot.telegram.client import TelegramClient
 from bot.telegram.sender import TelegramSender
 from jobs.delivery.dispatcher import Dispatcher
@@ -51,7 +52,7 @@ def dispatcher(engine: Engine, client: TelegramClient, clock: Clock, **kw: objec
     kw.setdefault("backoff_base", 10.0)
     if "limiter" in kw:
         kw["limiters"] = {"telegram": kw.pop("limiter")}
-    return Dispatcher(engine=engine, senders=[sender], tz=VN, clock=clock, **kw)  # type: ignore[arg-type]
+    return Dispatcher(words=alert_words, engine=engine, senders=[sender], tz=VN, clock=clock, **kw)  # type: ignore[arg-type]
 
 
 async def test_alert_is_sent_once_with_topic_link_date_and_button(
@@ -196,7 +197,9 @@ async def test_429_waits_retry_after_and_resends_without_loss(
     seed_chats(engine, 12)
     publish(engine, "Tin", now=utcnow())
     # The real clock: the dispatcher really waits retry_after before resending.
-    worker = Dispatcher(engine=engine, senders=[TelegramSender(client, global_rate=50)], tz=VN)
+    worker = Dispatcher(
+        words=alert_words, engine=engine, senders=[TelegramSender(client, global_rate=50)], tz=VN
+    )
     await worker.run_until_done(limit_seconds=60)
     assert fake.count_429 > 0
     assert states(engine) == {"sent": 12}
@@ -317,9 +320,14 @@ async def test_two_dispatchers_on_one_postgres_never_send_a_row_twice(
     other_client = TelegramClient(api_url=fake.url, token=fake.token, timeout=SHORT)
     try:
         first = Dispatcher(
-            engine=engine, senders=[TelegramSender(client, global_rate=2000)], tz=VN, window=8
+            words=alert_words,
+            engine=engine,
+            senders=[TelegramSender(client, global_rate=2000)],
+            tz=VN,
+            window=8,
         )
         second = Dispatcher(
+            words=alert_words,
             engine=other_engine,
             senders=[TelegramSender(other_client, global_rate=2000)],
             tz=VN,

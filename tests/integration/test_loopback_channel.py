@@ -15,6 +15,7 @@ from bot.cli_verbs import queue_list
 from bot.commands import Request, Services, handle
 from bot.console.chat import render as console_text
 from bot.flood import RateLimiter
+from bot.i18n import alert_words
 from bot.settings import Settings
 from jobs.delivery.dispatcher import Dispatcher
 from jobs.delivery.outbound import Limits, Outcome, Recipient, Sent
@@ -77,7 +78,7 @@ async def test_a_test_only_platform_gets_alerts_and_broadcasts_within_its_limits
     publish(engine, "Cảnh báo lũ trên sông Hương " + "rất lớn " * 8, now=utcnow())
     _broadcast(engine, "Thông báo khẩn: " + "sơ tán " * 20, loop_chats)
     sender = LoopbackSender()
-    worker = Dispatcher(engine=engine, senders=[sender], tz=VN)
+    worker = Dispatcher(words=alert_words, engine=engine, senders=[sender], tz=VN)
     await worker.run_until_done(limit_seconds=60)
 
     texts = {

@@ -10,6 +10,7 @@ from pydantic import HttpUrl, SecretStr
 
 from bot.commands import Services
 from bot.flood import RateLimiter
+from bot.i18n import alert_words
 from bot.settings import Settings
 from bot.telegram.channel import TelegramChannel
 from bot.telegram.handlers import BotDeps
@@ -40,7 +41,7 @@ async def test_commands_during_a_fan_out_are_all_answered_without_a_429(tmp_path
         services = Services(engine=engine, tz=VN, limiter=RateLimiter(burst=10))
         channel = TelegramChannel(settings, BotDeps(services))
         sender = channel.sender()
-        dispatcher = Dispatcher(engine=engine, senders=[sender], tz=VN)
+        dispatcher = Dispatcher(words=alert_words, engine=engine, senders=[sender], tz=VN)
         pushing = asyncio.create_task(dispatcher.run())
         await channel.start()
         try:

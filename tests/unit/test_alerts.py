@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.i18n import alert_words
 from bot.telegram.client import classify
 from bot.telegram.sender import Payload
 from bot.telegram.sender import render as render_all
-from jobs.delivery.alerts import AlertArticle, alert_reply, digest_replies, first_sentences
+from jobs.delivery.alerts import AlertArticle, first_sentences
+from jobs.delivery.alerts import alert_reply as make_alert
+from jobs.delivery.alerts import digest_replies as make_digest
 from jobs.delivery.outbound import (
     ConfigurationError,
     PermanentFailure,
@@ -22,6 +26,18 @@ from jobs.delivery.outbound import (
 from jobs.delivery.reply import Link, Reply, Text
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def alert_reply(article: AlertArticle, *, language: str | None = None, **kw: Any) -> Reply:
+    """An alert with the messages module's words for `language`."""
+    return make_alert(article, words=alert_words(language), **kw)
+
+
+def digest_replies(
+    entries: list[tuple[int, AlertArticle, str]], *, language: str | None = None, **kw: Any
+) -> list[tuple[Reply, list[int]]]:
+    """Digest parts with the messages module's words for `language`."""
+    return make_digest(entries, words=alert_words(language), **kw)
 
 
 def render(reply: Reply) -> Payload:
