@@ -7,6 +7,7 @@ import sys
 
 from pydantic import ValidationError
 
+from bot.i18n import DATABASE_UP_TO_DATE, INVALID_CONFIGURATION
 from bot.logs import setup_logging
 from bot.settings import Settings
 
@@ -39,14 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        print(f"Invalid configuration:\n{exc}", file=sys.stderr)
+        print(INVALID_CONFIGURATION.format(why=f"\n{exc}"), file=sys.stderr)
         return 2
     setup_logging(settings.log_level, settings.secrets)
     if args.cmd == "db":
         from storage.db import make_engine, upgrade
 
         upgrade(make_engine(settings.database_url))
-        print("database is up to date")
+        print(DATABASE_UP_TO_DATE)
         return 0
     if args.cmd == "poll":
         from bot import cli_verbs as commands

@@ -329,7 +329,8 @@ NO_TOKEN_HELP = (
     "(from @BotFather) in .env and run `make run` again."
 )
 CANNOT_START = "Không khởi động được bot / cannot start the bot: {why}"
-INVALID_CONFIGURATION = "Invalid configuration: {why}"
+INVALID_CONFIGURATION = "Cấu hình không hợp lệ / Invalid configuration: {why}"
+DATABASE_UP_TO_DATE = "Cơ sở dữ liệu đã cập nhật / database is up to date"
 
 # Why a source failed, for admins (keys are jobs.ingest.errors codes).
 REASONS: dict[str, dict[str, str]] = {

@@ -24,7 +24,7 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from bot.channel import ChannelContext, ChannelError
-from bot.i18n import CANNOT_START, COMMANDS, LANGS
+from bot.i18n import CANNOT_START, COMMANDS, INVALID_CONFIGURATION, LANGS
 from bot.logs import redact
 from bot.settings import Settings
 from bot.telegram.budget import SharedBudget
@@ -215,4 +215,4 @@ def register(ctx: ChannelContext) -> TelegramChannel | None:
     try:
         return TelegramChannel(settings, deps)
     except ValueError as exc:
-        raise ChannelError(f"Invalid configuration: {exc}", exit_code=2) from exc
+        raise ChannelError(INVALID_CONFIGURATION.format(why=exc), exit_code=2) from exc
