@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol, TextIO
 
 from sqlalchemy.engine import Engine
@@ -43,7 +43,7 @@ class ChannelContext:
     stop: asyncio.Event  # set it to end the service (e.g. the console's end of input)
     stdin: TextIO | None = None
     stdout: TextIO | None = None
-    exit_code: list[int] = field(default_factory=lambda: [0])
+    exit_code: int = 0  # what the service returns; a channel that ends it may set it
 
 
 class Channel(Protocol):

@@ -234,4 +234,4 @@ async def _serve(ctx: ChannelContext) -> int:
                 print(str(exc), file=sys.stderr)
                 return exc.exit_code
         await ctx.stop.wait()
-    return ctx.exit_code[0]
+    return ctx.exit_code

@@ -52,7 +52,7 @@ class ConsoleChannel:
         loop = asyncio.get_running_loop()
 
         def finish(code: int) -> None:
-            self.ctx.exit_code[0] = code
+            self.ctx.exit_code = code
             self.ctx.stop.set()
 
         def read() -> None:
