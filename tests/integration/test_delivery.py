@@ -319,27 +319,23 @@ async def test_two_dispatchers_on_one_postgres_never_send_a_row_twice(
     other_engine = make_engine(engine.url.render_as_string(hide_password=False))
     other_client = TelegramClient(api_url=fake.url, token=fake.token, timeout=SHORT)
     try:
-        first = Dispatcher(
-            words=alert_words,
-            engine=engine,
-            senders=[TelegramSender(client, global_rate=2000)],
-            tz=VN,
-            window=8,
-        )
-        second = Dispatcher(
-            words=alert_words,
-            engine=other_engine,
-            senders=[TelegramSender(other_client, global_rate=2000)],
-            tz=VN,
-            window=8,
-        )
-        await asyncio.gather(first.run_until_done(), second.run_until_done())
+        replicas = [
+            Dispatcher(
+                words=alert_words,
+                engine=db,
+                senders=[TelegramSender(tg, global_rate=2000)],
+                tz=VN,
+                window=8,
+            )
+            for db, tg in ((engine, client), (other_engine, other_client))
+        ]
+        await asyncio.gather(*(replica.run_until_done() for replica in replicas))
     finally:
         await other_client.aclose()
         other_engine.dispose()
     chats = [m.chat_id for m in fake.sent]
     assert len(chats) == 400 and len(set(chats)) == 400
-    assert first.sent > 0 and second.sent > 0 and first.sent + second.sent == 400
+    assert all(r.sent > 0 for r in replicas) and sum(r.sent for r in replicas) == 400
     assert states(engine) == {"sent": 400}
 
 
