@@ -14,9 +14,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 
+from jobs.delivery.reply import MAX_CALLBACK_BYTES
 from storage.datequery import MAX_RANGE_DAYS
 
-MAX_CALLBACK_BYTES = 64
 MAX_PAGE = 9999
 MAX_STORED_QUERIES = 10_000
 PREFIXES = ("s:", "S:", "d:")

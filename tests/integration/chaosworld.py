@@ -16,7 +16,9 @@ from typing import Any
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.engine import Engine
 
+from bot.i18n import alert_words
 from bot.telegram.client import TelegramClient
+from bot.telegram.sender import TelegramSender
 from jobs.delivery.dispatcher import Dispatcher
 from jobs.liveness import report_async
 from jobs.supervisor import Supervisor
@@ -51,8 +53,9 @@ def make_dispatcher(
 ) -> tuple[Dispatcher, TelegramClient]:
     """A dispatcher sending through a client of the fake Bot API (close the client after)."""
     client = TelegramClient(api_url=fake.url, token=fake.token)
+    sender = TelegramSender(client, global_rate=rate)
     dispatcher = Dispatcher(
-        engine=engine, client=client, tz=VN, global_rate=rate, window=window, idle_poll=0.1
+        engine=engine, senders=[sender], tz=VN, words=alert_words, window=window, idle_poll=0.1
     )
     return dispatcher, client
 
