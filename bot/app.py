@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from telegram.error import TelegramError
 
+from bot import memory
 from bot.commands import Services
 from bot.console import chat_loop
 from bot.console_alerts import POLL_SECONDS as CONSOLE_ALERT_POLL_SECONDS
@@ -175,9 +176,11 @@ async def serve(
     settings: Settings, stdin: TextIO | None = None, stop: asyncio.Event | None = None
 ) -> int:
     """Run everything until a signal or `stop` is set, or (console mode) the end of input."""
+    memory.bounded_workers()
     engine = await asyncio.to_thread(open_database, settings)
     stop = stop or asyncio.Event()
     _stop_on_signals(stop)
+    trim = asyncio.create_task(memory.return_freed_memory(), name="malloc-trim")
     try:
         async with background_jobs(settings, engine):
             if settings.telegram_bot_token is not None:
@@ -185,6 +188,7 @@ async def serve(
             print(NO_TOKEN_HELP, flush=True)
             return await _run_console(settings, engine, stop, stdin or sys.stdin)
     finally:
+        trim.cancel()
         engine.dispose()
 
 

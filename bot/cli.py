@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ctypes
-import os
 import sys
 
 from pydantic import ValidationError
@@ -34,31 +32,13 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-M_ARENA_MAX = -8  # glibc's mallopt parameter number
-MALLOC_ARENAS = 2
-
-
-def fewer_malloc_arenas() -> bool:
-    """Cap glibc's malloc arenas, as MALLOC_ARENA_MAX=2 would (unless that is set).
-
-    glibc gives threads their own arenas, up to 8 per core, and memory freed in one is not
-    reused by another: with the service's worker threads that fragmentation was measured at
-    17 MiB of resident memory during a fan-out. Must run before threads start.
-    """
-    if "MALLOC_ARENA_MAX" in os.environ or not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        return bool(libc.mallopt(M_ARENA_MAX, MALLOC_ARENAS))
-    except (OSError, AttributeError):  # not glibc (musl, other systems): nothing to cap
-        return False
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
     if args.cmd == "run":
-        fewer_malloc_arenas()
+        from bot.memory import fewer_malloc_arenas
+
+        fewer_malloc_arenas()  # before any thread starts
     try:
         settings = Settings()
     except ValidationError as exc:
