@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import func, text
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from storage.models import Article
 from storage.query import MAX_QUERY_CHARS, Query, QueryError, parse_query, to_fts5, to_tsquery
@@ -116,7 +116,8 @@ def search(
     if isinstance(parsed, QueryError):
         return SearchPage(hits=[], total=0, page=page, per_page=per_page, error=parsed.code)
     if session.get_bind().dialect.name == "postgresql":
-        matches: FtsMatches | PgMatches = PgMatches(session, to_tsquery(parsed))
+        compiled = to_tsquery(parsed)
+        matches: FtsMatches | PgMatches = PgMatches(session, compiled, window=RANK_WINDOW)
     else:
         matches = FtsMatches(session, to_fts5(parsed))
     try:
@@ -143,41 +144,42 @@ def _page(
     known = None if capped else total
     if offset < RANK_WINDOW:
         window = matches.newest(RANK_WINDOW, total=known)
-        ranked = Ranker(parsed, now).rank(_candidates(session, window))
+        rows = _rows(session, window)  # one read serves the ranking and the page's snippets
+        ranked = Ranker(parsed, now).rank([_candidate(r) for r in rows.values()])
         ids = ranked[offset : offset + per_page]
         if len(ids) < per_page and len(window) == RANK_WINDOW:  # page straddles the window
-            ids += matches.newest(per_page - len(ids), RANK_WINDOW, total=known)
+            more = matches.newest(per_page - len(ids), RANK_WINDOW, total=known)
+            rows |= _rows(session, more)
+            ids += more
     else:
         ids = matches.newest(per_page, offset, total=known)
-    hits = _hits(session, ids, parsed)
+        rows = _rows(session, ids)
+    hits = _hits(rows, ids, parsed)
     return SearchPage(hits=hits, total=total, page=page, per_page=per_page, total_capped=capped)
 
 
-def _candidates(session: Session, ids: list[int]) -> list[Candidate]:
+def _rows(session: Session, ids: list[int]) -> dict[int, Any]:
+    """What ranking and hits need of each article, by id."""
     if not ids:
-        return []
-    stmt = select(
-        Article.id,
-        Article.title_folded,
-        func.substr(Article.body_folded, 1, SCORED_BODY_CHARS),
-        Article.published_at,
-    ).where(col(Article.id).in_(ids))
-    return [Candidate(int(i), t, b or "", p) for i, t, b, p in session.execute(stmt)]
-
-
-def _hits(session: Session, ids: list[int], query: Query) -> list[SearchHit]:
-    if not ids:
-        return []
-    columns = [col(getattr(Article, name)) for name in _HIT_COLUMNS]
+        return {}
+    columns: list[Any] = [col(getattr(Article, name)) for name in _HIT_COLUMNS]
+    columns += [col(Article.title_folded), func.substr(Article.body_folded, 1, SCORED_BODY_CHARS)]
     stmt = sa_select(*columns).where(col(Article.id).in_(ids))
-    by_id = {row[0]: row for row in session.execute(stmt)}
+    return {int(row[0]): row for row in session.execute(stmt)}
+
+
+def _candidate(row: Any) -> Candidate:
+    return Candidate(int(row[0]), row[-2], row[-1] or "", row[3])
+
+
+def _hits(rows: dict[int, Any], ids: list[int], query: Query) -> list[SearchHit]:
     phrase = snippet_phrase(query)
     hits = []
     for i in ids:
-        row = by_id.get(i)
+        row = rows.get(i)
         if row is None:  # deleted between the two reads
             continue
-        _, title, url, published_at, local_date, source, body, summary = row
+        _, title, url, published_at, local_date, source, body, summary = row[:8]
         hits.append(
             SearchHit(
                 article_id=i,

@@ -11,6 +11,7 @@ must not write articles into it (the memory benchmark copies the SQLite file fir
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import time
@@ -30,6 +31,9 @@ POLL_BATCH = 20  # a listing of 10 per page read 2 pages deep
 CACHE_DIR = Path(os.environ.get("BENCH_CACHE", Path(__file__).resolve().parents[2] / ".bench"))
 PG_ADMIN = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+_MIGRATION_0008 = (
+    Path(__file__).resolve().parents[2] / "storage/migrations/versions/0008_latest_by_source.py"
 )
 _BASE_FIELDS = ("key", "source", "url", "title", "summary", "body", "published_at", "local_date")
 
@@ -96,6 +100,7 @@ def postgres_db(n: int) -> tuple[str, float | None]:
                 {"n": name},
             ).first()
             if found is not None and found[0] == "complete":
+                _deploy_functions(pg_url(name))
                 return pg_url(name), None
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -108,3 +113,16 @@ def postgres_db(n: int) -> tuple[str, float | None]:
     finally:
         admin.dispose()
     return pg_url(name), took
+
+
+def _deploy_functions(url: str) -> None:
+    """Re-create the migrations' server-side functions: they are code, not data, so a cached
+    database follows their latest text the way a deployment's CREATE OR REPLACE would."""
+    spec = importlib.util.spec_from_file_location("m0008", _MIGRATION_0008)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(module.SEARCH_MATCHES)
+    engine.dispose()
