@@ -40,7 +40,8 @@ BEGIN
     SELECT coalesce(max(a.id), 0) INTO top FROM articles a;
     SELECT coalesce(array_agg(x.id ORDER BY x.id DESC), '{}') INTO probe FROM (
         SELECT a.id FROM articles a
-        WHERE a.id > top - probe_rows AND ts_match_vq(a.search_tsv, q)) AS x;
+        WHERE a.id > top - probe_rows AND ts_match_vq(a.search_tsv, q)
+        ORDER BY a.id DESC LIMIT cap) AS x;  -- a common word stops after cap rows
     found := cardinality(probe);
     IF found >= cap OR top <= probe_rows THEN
         RETURN QUERY SELECT least(found, cap), probe[1:want], true;
