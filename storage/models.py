@@ -132,6 +132,7 @@ class Delivery(SQLModel, table=True):
         UniqueConstraint("article_id", "chat_id", name="uq_deliveries_article_chat"),
         UniqueConstraint("broadcast_id", "chat_id", name="uq_deliveries_broadcast_chat"),
         Index("ix_deliveries_state_due", "state", "not_before"),
+        Index("ix_deliveries_sent_at", "sent_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

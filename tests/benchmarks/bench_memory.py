@@ -39,7 +39,9 @@ SAMPLE_EVERY = 0.5
 INTERVAL = 30
 USER = 777_000_001
 COMMANDS = ["/latest 10", "/search quy chế dân chủ", "/search hội nghị", "/date 16/12/2015"]
-IMPORTS = "import bot.cli, bot.service, bot.channels, bot.telegram.channel, jobs.delivery.dispatcher"
+IMPORTS = (
+    "import bot.cli, bot.service, bot.channels, bot.telegram.channel, jobs.delivery.dispatcher"
+)
 
 
 def _hwm_of(code: str) -> float:
