@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
+    if args.cmd == "run":
+        from bot.memory import fewer_malloc_arenas
+
+        fewer_malloc_arenas()  # before any thread starts
     try:
         settings = Settings()
     except ValidationError as exc:

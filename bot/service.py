@@ -20,6 +20,7 @@ from typing import TextIO
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from bot import memory
 from bot.channel import Channel, ChannelContext, ChannelError
 from bot.channels import CHANNELS, FALLBACK
 from bot.commands import Services
@@ -192,9 +193,11 @@ async def serve(
     settings: Settings, stdin: TextIO | None = None, stop: asyncio.Event | None = None
 ) -> int:
     """Run everything until a signal or `stop` is set, or (console mode) the end of input."""
+    memory.bounded_workers()
     engine = await asyncio.to_thread(open_database, settings)
     stop = stop or asyncio.Event()
     _stop_on_signals(stop)
+    trim = asyncio.create_task(memory.return_freed_memory(), name="malloc-trim")
 
     def services(flood_limited: bool = True) -> Services:
         return services_for(settings, engine, flood_limited=flood_limited)
@@ -204,6 +207,7 @@ async def serve(
     try:
         return await _serve(ctx)
     finally:
+        trim.cancel()
         engine.dispose()
 
 

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from storage.models import Article, ArticleBase, HttpCacheEntry, SourceState
 from storage.text import fold
+from storage.upkeep import refresh_statistics
 
 ARTICLES: Table = Article.__table__  # type: ignore[attr-defined]
 HTTP_CACHE: Table = HttpCacheEntry.__table__  # type: ignore[attr-defined]
@@ -144,6 +145,7 @@ def store_articles(
     if inserted_ids:
         rows = session.exec(select(Article).where(col(Article.id).in_(inserted_ids)))
         result.new = sorted(rows, key=lambda a: a.id or 0)
+        refresh_statistics(session)  # a first poll can store a whole archive at once
     return result
 
 

@@ -226,6 +226,22 @@ def requeue_owner(session: Session, *, owner: str) -> int:
     return _affected(session, stmt)
 
 
+def recent_sends(
+    session: Session, *, since: datetime, platforms: Sequence[str]
+) -> list[tuple[str, str, str, datetime | None]]:
+    """(platform, external_id, chat kind, sent_at) of the messages sent since `since`, and of
+    the rows in flight (sent_at None: they may have reached the chat a moment ago)."""
+    d, c = DELIVERIES.c, CHATS.c
+    recent = or_(and_(d.state == "sent", d.sent_at >= since), d.state == "sending")
+    stmt = (
+        select(c.platform, c.external_id, c.kind, d.sent_at)
+        .join(CHATS, c.id == d.chat_id)
+        .where(recent, c.platform.in_(list(platforms)))
+    )
+    found = session.execute(stmt.add_columns(d.state))
+    return [(p, ext, kind, None if state == "sending" else t) for p, ext, kind, t, state in found]
+
+
 def purge_old(session: Session, *, now: datetime, retention_days: int) -> int:
     """Delete finished rows older than the retention period (pending rows are never purged)."""
     d = DELIVERIES.c

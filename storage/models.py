@@ -19,7 +19,7 @@ class ArticleBase(SQLModel):
     """What a parser produces for one article, after normalisation (plain values)."""
 
     key: str = Field(max_length=512)
-    source: str = Field(max_length=100, index=True)
+    source: str = Field(max_length=100)
     url: str
     title: str
     summary: str = ""
@@ -38,6 +38,7 @@ class Article(ArticleBase, table=True):
     __table_args__ = (
         UniqueConstraint("key", name="uq_articles_key"),
         Index("ix_articles_published_at_id", "published_at", "id"),
+        Index("ix_articles_source_published_at_id", "source", "published_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -135,6 +136,7 @@ class Delivery(SQLModel, table=True):
         UniqueConstraint("article_id", "chat_id", name="uq_deliveries_article_chat"),
         UniqueConstraint("broadcast_id", "chat_id", name="uq_deliveries_broadcast_chat"),
         Index("ix_deliveries_state_due", "state", "not_before"),
+        Index("ix_deliveries_sent_at", "sent_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

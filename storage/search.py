@@ -7,7 +7,7 @@ and body hits, with a recency boost; storage.ranking, identical on both database
 pages past the window continue newest first. The total is counted up to COUNT_CAP matches;
 past that `total_capped` is set and the bot shows "1000+". A common word over a million
 articles therefore costs a short walk, never a bm25 over every match (about 0.5 s there).
-On PostgreSQL the plans are chosen from a measured density (see _prepare_postgres), because
+On PostgreSQL the plans are chosen from a measured density (storage.search_pg), because
 its estimate for a set of words is often off by 50 times either way.
 """
 
@@ -20,11 +20,12 @@ from typing import Any
 
 from sqlalchemy import func, text
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from storage.models import Article
 from storage.query import MAX_QUERY_CHARS, Query, QueryError, parse_query, to_fts5, to_tsquery
 from storage.ranking import SCORED_BODY_CHARS, Candidate, Ranker, snippet_phrase
+from storage.search_pg import PgMatches
 from storage.snippets import MARK_CLOSE, MARK_OPEN, make_snippet
 from storage.types import utcnow
 
@@ -43,28 +44,34 @@ RANK_WINDOW = 100
 COUNT_CAP = 1000
 MAX_PER_PAGE = 50
 
-PROBE_ROWS = 2000  # a word set in 1 article of 20 or more fills a window here
-_PG_PROBE = (
-    "SELECT id FROM (SELECT id, search_tsv FROM articles ORDER BY id DESC LIMIT :budget) AS r"
-    " WHERE search_tsv @@ to_tsquery('simple', :q) ORDER BY id DESC"
-)
 _HIT_COLUMNS = ("id", "title", "url", "published_at", "local_date", "source", "body", "summary")
-_SQL = {
-    "sqlite": {
-        "ids": "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q"
-        " ORDER BY rowid DESC LIMIT :lim OFFSET :off",
-        "count": "SELECT count(*) FROM (SELECT rowid FROM articles_fts"
-        " WHERE articles_fts MATCH :q LIMIT :cap)",
-    },
-    "postgresql": {
-        "ids": "SELECT id FROM articles WHERE search_tsv @@ to_tsquery('simple', :q)"
-        " ORDER BY id DESC LIMIT :lim OFFSET :off",
-        "count": "SELECT count(*) FROM (SELECT 1 FROM articles"
-        " WHERE search_tsv @@ to_tsquery('simple', :q) LIMIT :cap) AS m",
-        "count_dense": "SELECT count(*) FROM (SELECT 1 FROM articles"
-        " WHERE search_tsv @@ to_tsquery('simple', :q) ORDER BY id DESC LIMIT :cap) AS m",
-    },
-}
+_FTS_IDS = text(
+    "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q"
+    " ORDER BY rowid DESC LIMIT :lim OFFSET :off"
+)
+_FTS_COUNT = text(
+    "SELECT count(*) FROM (SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q LIMIT :cap)"
+)
+
+
+class FtsMatches:
+    """The matches of one FTS5 expression, newest first (FTS5 walks its doclist by rowid)."""
+
+    def __init__(self, session: Session, compiled: str) -> None:
+        self.session = session
+        self.q = compiled
+
+    def count(self, cap: int) -> int:
+        """Matches, counted up to `cap`."""
+        return int(self.session.execute(_FTS_COUNT, {"q": self.q, "cap": cap}).scalar_one())
+
+    def newest(self, limit: int, offset: int = 0, *, total: int | None = None) -> list[int]:
+        """Matching ids newest first, `limit` of them after `offset`."""
+        params: dict[str, Any] = {"q": self.q, "lim": limit, "off": offset}
+        return [int(r[0]) for r in self.session.execute(_FTS_IDS, params)]
+
+    def close(self) -> None:
+        """Nothing to undo."""
 
 
 @dataclass(frozen=True)
@@ -108,91 +115,71 @@ def search(
     parsed = parse_query(query)
     if isinstance(parsed, QueryError):
         return SearchPage(hits=[], total=0, page=page, per_page=per_page, error=parsed.code)
-    dialect = session.get_bind().dialect.name
-    sql = _SQL[dialect]
-    compiled = to_fts5(parsed) if dialect == "sqlite" else to_tsquery(parsed)
-    probe = _prepare_postgres(session, compiled) if dialect == "postgresql" else []
-    count_sql = sql["count_dense"] if probe else sql["count"]
-    params = {"q": compiled, "cap": COUNT_CAP + 1}
-    total = int(session.execute(text(count_sql), params).scalar_one())
+    if session.get_bind().dialect.name == "postgresql":
+        compiled = to_tsquery(parsed)
+        matches: FtsMatches | PgMatches = PgMatches(session, compiled, window=RANK_WINDOW)
+    else:
+        matches = FtsMatches(session, to_fts5(parsed))
+    try:
+        return _page(session, matches, parsed, page, per_page, now or utcnow())
+    finally:
+        matches.close()
+
+
+def _page(
+    session: Session,
+    matches: FtsMatches | PgMatches,
+    parsed: Query,
+    page: int,
+    per_page: int,
+    now: datetime,
+) -> SearchPage:
+    total = matches.count(COUNT_CAP + 1)
     capped = total > COUNT_CAP
     total = min(total, COUNT_CAP)
     empty = SearchPage(hits=[], total=total, page=page, per_page=per_page, total_capped=capped)
     offset = (page - 1) * per_page
     if total == 0 or (offset >= total and not capped):
-        if dialect == "postgresql":  # the caller's next query gets the whole planner back
-            session.execute(text(_PG_RESET))
         return empty
+    known = None if capped else total
     if offset < RANK_WINDOW:
-        window = probe[:RANK_WINDOW] or _ids(session, sql["ids"], compiled, RANK_WINDOW, 0)
-        ranked = Ranker(parsed, now or utcnow()).rank(_candidates(session, window))
+        window = matches.newest(RANK_WINDOW, total=known)
+        rows = _rows(session, window)  # one read serves the ranking and the page's snippets
+        ranked = Ranker(parsed, now).rank([_candidate(r) for r in rows.values()])
         ids = ranked[offset : offset + per_page]
         if len(ids) < per_page and len(window) == RANK_WINDOW:  # page straddles the window
-            ids += _ids(session, sql["ids"], compiled, per_page - len(ids), RANK_WINDOW)
+            more = matches.newest(per_page - len(ids), RANK_WINDOW, total=known)
+            rows |= _rows(session, more)
+            ids += more
     else:
-        ids = _ids(session, sql["ids"], compiled, per_page, offset)
-    if dialect == "postgresql":
-        session.execute(text(_PG_RESET))
-    hits = _hits(session, ids, parsed)
+        ids = matches.newest(per_page, offset, total=known)
+        rows = _rows(session, ids)
+    hits = _hits(rows, ids, parsed)
     return SearchPage(hits=hits, total=total, page=page, per_page=per_page, total_capped=capped)
 
 
-_PG_RESET = "; ".join(
-    f"SET LOCAL enable_{name} = on" for name in ("bitmapscan", "indexscan", "seqscan")
-)
-
-
-def _prepare_postgres(session: Session, compiled: str) -> list[int]:
-    """Pick the plans from a measured density; return the newest matches when dense.
-
-    PostgreSQL estimates a word set's frequency by multiplying its words' frequencies and
-    guesses rare words from a floor; both misses were measured (at 1M articles a rare word
-    walked 100k rows of the primary key for 1.4 s; a common word set built a GIN bitmap of
-    220k rows to count to 1001). So the newest PROBE_ROWS articles are checked first (about
-    1-3 ms). Dense (a full window there): count and page by walking the primary key newest
-    first, a few thousand rows at most. Sparse: go through the GIN index and sort the matches.
-    """
-    # psycopg prepares a statement after a few runs and PostgreSQL may then keep a generic
-    # plan that cannot see how common the words are: ask for a plan per query.
-    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    params = {"q": compiled, "budget": PROBE_ROWS}
-    probe = [int(r[0]) for r in session.execute(text(_PG_PROBE), params)]
-    dense = len(probe) >= RANK_WINDOW
-    off = ("bitmapscan", "seqscan") if dense else ("indexscan", "seqscan")
-    session.execute(text("; ".join(f"SET LOCAL enable_{name} = off" for name in off)))
-    return probe if dense else []
-
-
-def _ids(session: Session, sql: str, compiled: str, limit: int, offset: int) -> list[int]:
-    params: dict[str, Any] = {"q": compiled, "lim": limit, "off": offset}
-    return [int(r[0]) for r in session.execute(text(sql), params)]
-
-
-def _candidates(session: Session, ids: list[int]) -> list[Candidate]:
+def _rows(session: Session, ids: list[int]) -> dict[int, Any]:
+    """What ranking and hits need of each article, by id."""
     if not ids:
-        return []
-    stmt = select(
-        Article.id,
-        Article.title_folded,
-        func.substr(Article.body_folded, 1, SCORED_BODY_CHARS),
-        Article.published_at,
-    ).where(col(Article.id).in_(ids))
-    return [Candidate(int(i), t, b or "", p) for i, t, b, p in session.execute(stmt)]
-
-
-def _hits(session: Session, ids: list[int], query: Query) -> list[SearchHit]:
-    if not ids:
-        return []
-    columns = [col(getattr(Article, name)) for name in _HIT_COLUMNS]
+        return {}
+    columns: list[Any] = [col(getattr(Article, name)) for name in _HIT_COLUMNS]
+    columns += [col(Article.title_folded), func.substr(Article.body_folded, 1, SCORED_BODY_CHARS)]
     stmt = sa_select(*columns).where(col(Article.id).in_(ids))
-    by_id = {row[0]: row for row in session.execute(stmt)}
+    return {int(row[0]): row for row in session.execute(stmt)}
+
+
+def _candidate(row: Any) -> Candidate:
+    return Candidate(int(row[0]), row[-2], row[-1] or "", row[3])
+
+
+def _hits(rows: dict[int, Any], ids: list[int], query: Query) -> list[SearchHit]:
     phrase = snippet_phrase(query)
     hits = []
     for i in ids:
-        row = by_id.get(i)
+        row = rows.get(i)
         if row is None:  # deleted between the two reads
             continue
-        _, title, url, published_at, local_date, source, body, summary = row
+        _, title, url, published_at, local_date, source, body, summary = row[:8]
         hits.append(
             SearchHit(
                 article_id=i,

@@ -47,6 +47,7 @@ BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 900.0
 IDLE_POLL_SECONDS = 1.0
 HOUSEKEEPING_SECONDS = 60.0
+REMEMBER_SECONDS = 61.0  # the longest limiter window (20 per minute per group) and a margin
 MAX_HOLD_SECONDS = 3.0  # a row waiting longer for the limiter goes back to the queue
 FLOOD_CHATS = 3  # 429s for this many chats within FLOOD_WINDOW means a global flood
 FLOOD_WINDOW = 1.0
@@ -118,6 +119,7 @@ class Dispatcher:
         self._recent_429: dict[str, deque[tuple[float, str]]] = {}
         self._in_flight: dict[asyncio.Task[None], int] = {}
         self.sent = 0
+        self._remembered = False  # the recent sends are counted once, at the first start
 
     @property
     def platforms(self) -> list[str]:
@@ -133,9 +135,33 @@ class Dispatcher:
         """Ask the loop to finish in-flight sends and return."""
         self.stopping.set()
 
+    async def _start(self) -> None:
+        """Inherit the recent sends' budget, then requeue what a previous run left in flight.
+
+        After a kill -9 the previous process may have sent a full second's worth a moment
+        ago, and its in-flight rows may have reached their chats: counting them keeps a
+        restart from exceeding Telegram's windows (it got 1-3 x 429 before).
+        """
+        if not self._remembered:
+            self._remembered = True
+            await self._remember_recent_sends()
+        await asyncio.to_thread(io.recover, self.engine, owner=self.owner, now=self.clock())
+
+    async def _remember_recent_sends(self) -> None:
+        sends = await asyncio.to_thread(
+            io.recent_sends,
+            self.engine,
+            now=self.clock(),
+            seconds=REMEMBER_SECONDS,
+            platforms=self.platforms,
+        )
+        now = self.monotonic()
+        for platform, chat, group, ago in sends:
+            self.limiters[platform].remember(chat, group=group, at=now - max(0.0, ago))
+
     async def run(self) -> None:
         """Claim and send until stopped; rows a previous run of this owner held are requeued."""
-        await asyncio.to_thread(io.recover, self.engine, owner=self.owner, now=self.clock())
+        await self._start()
         stop_wait = asyncio.ensure_future(self.stopping.wait())
         next_housekeeping = 0.0
         try:
@@ -196,7 +222,7 @@ class Dispatcher:
 
     async def _until(self, limit_seconds: float, *, wait_for_future: bool) -> None:
         deadline = self.monotonic() + limit_seconds
-        await asyncio.to_thread(io.recover, self.engine, owner=self.owner, now=self.clock())
+        await self._start()
         while self.monotonic() < deadline:
             started = await self.fill()
             if self._in_flight:

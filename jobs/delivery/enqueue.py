@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
 
 from jobs.delivery.match import Matcher, MatcherCache, article_haystack, haystack_from_folded
 from jobs.delivery.quiet import next_digest_at, parse_hhmm, quiet_release
@@ -19,6 +20,7 @@ from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 _CHUNK = 500
+_ENQUEUE_CHUNK = 1000
 
 
 def plan_delivery(
@@ -37,15 +39,25 @@ def plan_delivery(
     return "alert", release or now
 
 
-def active_chats(session: Session, *, ids: Iterable[int]) -> dict[int, Chat]:
-    """The active chats among `ids`, by id."""
+class ChatPlan(NamedTuple):
+    """What queueing needs of a chat: its digest and quiet-hour settings."""
+
+    digest_mode: str
+    digest_time: str | None
+    quiet_start: str | None
+    quiet_end: str | None
+
+
+def active_chats(session: Session, *, ids: Iterable[int]) -> dict[int, ChatPlan]:
+    """The active chats among `ids`, by id (plain tuples, not 10k ORM objects in a fan-out)."""
     wanted = sorted(set(ids))
-    found: dict[int, Chat] = {}
+    found: dict[int, ChatPlan] = {}
+    columns = [col(getattr(Chat, name)) for name in ("id", *ChatPlan._fields)]
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
-        stmt = select(Chat).where(col(Chat.id).in_(chunk), col(Chat.active).is_(True))
-        for chat in session.exec(stmt):
-            found[chat.id or 0] = chat
+        stmt = sa_select(*columns).where(col(Chat.id).in_(chunk), col(Chat.active).is_(True))
+        for chat_id, *plan in session.execute(stmt):
+            found[int(chat_id)] = ChatPlan(*plan)
     return found
 
 
@@ -59,6 +71,7 @@ def enqueue_alerts(
     matched = [(a, matcher.match(_haystack(a))) for a in articles]
     chats = active_chats(session, ids={cid for _a, found in matched for cid in found})
     rows: list[dict[str, Any]] = []
+    written = queued = 0
     for article, found in matched:
         for chat_id, topic in found.items():
             chat = chats.get(chat_id)
@@ -82,9 +95,14 @@ def enqueue_alerts(
                     topic=topic.topic,
                 )
             )
-    written = enqueue(session, rows=rows)
-    if rows:
-        log.info("queued %d of %d deliveries for %d articles", written, len(rows), len(articles))
+            if len(rows) >= _ENQUEUE_CHUNK:  # a 10k-chat fan-out never holds 10k rows at once
+                written += enqueue(session, rows=rows)
+                queued += len(rows)
+                rows = []
+    written += enqueue(session, rows=rows)
+    queued += len(rows)
+    if queued:
+        log.info("queued %d of %d deliveries for %d articles", written, queued, len(articles))
     return written
 
 

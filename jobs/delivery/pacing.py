@@ -127,6 +127,11 @@ class RateLimiter:
         self.begin(chat, group=group, now=now, open_=False)
         return 0.0
 
+    def remember(self, chat: str, *, group: bool, at: float) -> None:
+        """Count a send another process made at `at` (a restart inherits its budget)."""
+        self._global.add(at)
+        self._window(chat, group).add(at)
+
     def begin(
         self, chat: str, *, group: bool, now: float, open_: bool = True
     ) -> tuple[Event, Event]:

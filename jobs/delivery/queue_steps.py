@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from jobs.delivery.alerts import WordsFor
-from jobs.delivery.compose import Plan, compose
+from jobs.delivery.compose import GROUP_KINDS, Plan, compose
 from storage import deliveries as q
 from storage.chats import deactivate_chat
 from storage.db import session_scope
@@ -28,6 +28,19 @@ def recover(engine: Engine, *, owner: str, now: datetime) -> int:
     if count:
         log.warning("requeued %d deliveries left in flight by a stopped worker", count)
     return count
+
+
+def recent_sends(
+    engine: Engine, *, now: datetime, seconds: float, platforms: Sequence[str]
+) -> list[tuple[str, str, bool, float]]:
+    """(platform, external_id, group, seconds ago) of every send of the last `seconds`, by
+    any process; rows in flight count as sent just now."""
+    with session_scope(engine) as session:
+        found = q.recent_sends(session, since=now - timedelta(seconds=seconds), platforms=platforms)
+    return [
+        (platform, ext, kind in GROUP_KINDS, (now - at).total_seconds() if at else 0.0)
+        for platform, ext, kind, at in found
+    ]
 
 
 def housekeeping(engine: Engine, *, now: datetime, days: int) -> None:

@@ -1,6 +1,8 @@
 """kill -9 a real dispatcher process during a 1,000-chat fan-out, restart it, count the damage.
 
-Lost must be 0; duplicated is bounded by the in-flight window (rows claimed but unanswered).
+Lost must be 0; duplicated is bounded by the in-flight window (rows claimed but unanswered);
+429s must be 0: the restarted process counts the sends of the last minute and the rows the
+killed one left in flight before it sends anything.
 """
 
 from __future__ import annotations
@@ -90,3 +92,4 @@ def test_bench_crash(tmp_path: Path) -> None:
     for r in rows:
         assert r["lost"] == 0
         assert r["duplicated"] <= r["window"]
+        assert r["count_429"] == 0  # the restart counts what the killed process just sent

@@ -18,6 +18,7 @@ from storage.models import Article
 from storage.text import fold, normalize
 
 SEED = 20111216
+GENERATOR_VERSION = 1  # bump when the corpus changes: cached benchmark databases rebuild
 START = datetime(2008, 1, 1, 1, 0, tzinfo=UTC)
 YEARS = 16
 LOCAL = timedelta(hours=7)  # Asia/Ho_Chi_Minh has no DST

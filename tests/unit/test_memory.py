@@ -1,0 +1,37 @@
+"""The service's memory settings: arenas capped unless the user chose, a bounded worker pool."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+
+import pytest
+
+from bot import memory
+
+
+def test_an_explicit_malloc_arena_max_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")
+    assert memory.fewer_malloc_arenas() is False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc only")
+def test_arenas_are_capped_on_glibc(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    assert memory.fewer_malloc_arenas() is True
+
+
+async def test_blocking_work_shares_a_bounded_pool_of_threads() -> None:
+    memory.bounded_workers()
+    gate = threading.Barrier(memory.WORKER_THREADS)
+
+    def work() -> str:
+        gate.wait(timeout=10)  # every worker busy at once: the pool has exactly that many
+        return threading.current_thread().name
+
+    names = await asyncio.gather(
+        *(asyncio.to_thread(work) for _ in range(memory.WORKER_THREADS * 2))
+    )
+    assert len(set(names)) == memory.WORKER_THREADS
+    assert all(n.startswith("worker") for n in names)
