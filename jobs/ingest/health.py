@@ -27,6 +27,8 @@ class Health:
     last_item_count: int = 0
     ever_yielded: bool = False
     layout_changed: bool = False
+    date_order: str | None = None  # learnt from the source's own dates (jobs.ingest.date_order)
+    ambiguous_dates: int = 0  # dates of the last read left empty (order unsettled)
 
     @classmethod
     def from_record(cls, record: Any | None) -> Health:

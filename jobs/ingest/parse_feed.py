@@ -14,7 +14,7 @@ import defusedxml.ElementTree
 import feedparser
 from defusedxml import DefusedXmlException
 
-from jobs.ingest.dates import parse_portal_datetime
+from jobs.ingest.dates import DateOrder, date_in_url, numeric_date_parts, parse_portal_datetime
 from jobs.ingest.errors import NotAFeed, UnsafeDocument
 from jobs.ingest.html_blocks import absolute, blocks_of, load_document
 from jobs.ingest.items import ListingItem
@@ -59,7 +59,7 @@ def cap_fields(data: bytes) -> bytes:
     return _LONG_RUN.sub(rb"\1", data)
 
 
-def _date(raw: str, tz: ZoneInfo) -> datetime | None:
+def _rfc_date(raw: str, tz: ZoneInfo) -> datetime | None:
     """RFC 822 or ISO dates with their zone; zone-less ones are the portal's local time."""
     try:
         parsed = parsedate_to_datetime(raw)
@@ -67,19 +67,32 @@ def _date(raw: str, tz: ZoneInfo) -> datetime | None:
         parsed = None
     if parsed is not None:
         return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)).astimezone(UTC)
-    return parse_portal_datetime(raw, tz=tz)
+    if numeric_date_parts(raw) is None:
+        return parse_portal_datetime(raw, tz=tz)  # ISO, "ngày .. tháng ..": no order to guess
+    return None
 
 
-def _entry_date(entry: Any, tz: ZoneInfo) -> datetime | None:
-    for key in ("published", "updated", "created"):
-        raw = entry.get(key)
-        if isinstance(raw, str) and raw.strip() and (found := _date(raw.strip(), tz)):
-            return found
+def _entry_date(
+    entry: Any, tz: ZoneInfo, order: DateOrder | None
+) -> tuple[datetime | None, str, datetime | None]:
+    """(date, its text when it is "a/b/yyyy", the same date from an unambiguous field).
+
+    feedparser's own *_parsed values are not used for "a/b/yyyy" texts: it guesses the order.
+    """
+    raws = [dict.get(entry, k) for k in ("published", "updated", "created")]  # no aliasing
+    texts = [raw.strip() for raw in raws if isinstance(raw, str) and raw.strip()]
+    clear = [found for raw in texts if (found := _rfc_date(raw, tz)) is not None]
+    slashed = next((raw for raw in texts if numeric_date_parts(raw) is not None), "")
+    if texts and not _rfc_date(texts[0], tz) and slashed == texts[0]:
+        found = parse_portal_datetime(slashed, tz=tz, order=order)
+        return found, slashed, clear[0] if clear else None
+    if clear:
+        return clear[0], "", None
     for key in ("published_parsed", "updated_parsed"):
         stamp = entry.get(key)
-        if stamp:
-            return datetime.fromtimestamp(calendar.timegm(stamp), UTC)
-    return None
+        if stamp and not slashed:
+            return datetime.fromtimestamp(calendar.timegm(stamp), UTC), "", None
+    return None, slashed, None
 
 
 def html_to_text(html: str) -> str:
@@ -94,10 +107,13 @@ def html_to_text(html: str) -> str:
 
 
 def parse_feed(
-    data: bytes, *, base_url: str, tz: ZoneInfo
+    data: bytes, *, base_url: str, tz: ZoneInfo, date_order: DateOrder | None = "dmy"
 ) -> tuple[list[ListingItem], dict[str, str]]:
     """Items of an RSS/Atom feed and, keyed by GUID and by URL, the bodies the feed carries
-    (clean NFC paragraphs). UnsafeDocument for entities, NotAFeed for anything else."""
+    (clean NFC paragraphs). UnsafeDocument for entities, NotAFeed for anything else.
+
+    "a/b/yyyy" dates are read in `date_order` (jobs.ingest.date_order settles it per source).
+    """
     _refuse_unsafe(data)
     parsed = feedparser.parse(
         cap_fields(data),
@@ -119,13 +135,18 @@ def parse_feed(
             continue
         title = html_to_text(entry.get("title") or "").replace("\n\n", " ")
         summary = html_to_text(entry.get("summary") or "").replace("\n\n", " ")[:MAX_SUMMARY]
+        published, date_text, other = _entry_date(entry, tz, date_order)
+        url_date = date_in_url(url, tz=tz)
         items.append(
             ListingItem(
                 url=url,
                 title=title,
-                published=_entry_date(entry, tz),
+                published=published or (url_date if not date_text else None),
                 summary=summary,
                 guid=guid,
+                date_text=date_text,
+                other_date=other,
+                url_date=url_date,
             )
         )
         contents = entry.get("content") or []

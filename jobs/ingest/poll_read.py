@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
+from jobs.ingest.date_order import OrderVerdict, anchors_of, decide_order, resolve_items
+from jobs.ingest.dates import DateOrder
 from jobs.ingest.errors import SourceError
 from jobs.ingest.fetch import Fetcher, FetchResult, Validators
 from jobs.ingest.items import ListingItem, ParsedArticle
@@ -74,6 +76,22 @@ class PollRun:
     listing_validators: dict[str, Validators] = field(default_factory=dict)
     article_validators: dict[str, Validators] = field(default_factory=dict)
     stored: list[tuple[ArticleBase, str]] = field(default_factory=list)
+    learned_order: DateOrder | None = None  # from the source's health (earlier reads)
+    verdict: OrderVerdict = field(default_factory=lambda: OrderVerdict(None, "none"))
+    fresh: bool = True  # items are being seen for the first time (a poll, not a backfill)
+
+    def settle_dates(self) -> None:
+        """Read the items' "a/b/yyyy" dates in the order their evidence settles."""
+        verdict = decide_order(
+            [item.date_text for item in self.items if item.date_text],
+            tz=self.tz,
+            now=self.now,
+            declared=self.source.date_order,
+            learned=self.learned_order,
+            anchors=anchors_of(self.items),
+            fresh=self.fresh,
+        )
+        self.items, self.verdict = resolve_items(self.items, verdict, tz=self.tz)
 
 
 async def _fetch(run: PollRun, url: str, validators: Validators | None) -> FetchResult:
@@ -97,6 +115,7 @@ async def read_listings(run: PollRun) -> None:
             await _read_listing(run, start)
         except SourceError as exc:
             run.listing_error = run.listing_error or exc
+    run.settle_dates()
 
 
 async def _read_listing(run: PollRun, start: str) -> None:
@@ -194,6 +213,7 @@ async def _read_article(run: PollRun, item: ListingItem, validators: Validators 
             url=result.url,
             selectors=run.source.selectors,
             tz=run.tz,
+            date_order=run.verdict.order,
         )
         # to_article keys and links the article by the listing's URL, not a redirect's.
         run.stored.append(to_article(parsed, source=run.source.name, tz=run.tz, listing=item))

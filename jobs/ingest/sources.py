@@ -62,13 +62,23 @@ class SourceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, max_length=100)
+    title: str | None = Field(default=None, max_length=200)  # display name shown to users
     kind: Literal["html", "rss"]
     urls: list[str] = Field(min_length=1)
     pages: int = Field(default=1, ge=1, le=MAX_PAGES)
     interval_seconds: int | None = Field(default=None, ge=MIN_INTERVAL_SECONDS)
     allow_private: bool = False
     fetch_articles: bool = True
+    # "a/b/yyyy" dates: day first or month first; unset = settled from the source's dates.
+    date_order: Literal["dmy", "mdy"] | None = None
+    # The portal's "Xem tin theo ngày" page for one day, for backfill: {dd} {mm} {yyyy}.
+    by_date_url: str | None = None
     selectors: Selectors = Selectors()
+
+    @property
+    def display_name(self) -> str:
+        """What users see: the title when the file gives one, else the name."""
+        return self.title or self.name
 
     @field_validator("name")
     @classmethod
@@ -77,6 +87,16 @@ class SourceConfig(BaseModel):
         if not value:
             raise ValueError("empty name")
         return value
+
+    @field_validator("by_date_url")
+    @classmethod
+    def _day_template(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if "{dd}" not in value or "{mm}" not in value or "{yyyy}" not in value:
+            raise ValueError("by_date_url needs {dd}, {mm} and {yyyy}")
+        _HTTP_URL.validate_python(value.format(dd="01", mm="01", yyyy="2020"))
+        return value.strip()
 
     @field_validator("urls", mode="before")
     @classmethod
@@ -93,7 +113,6 @@ class SourceConfig(BaseModel):
 
 _MESSAGES = {
     "missing": "thiếu (bắt buộc) / missing",
-    "literal_error": "phải là 'html' hoặc 'rss' / must be 'html' or 'rss'",
     "extra_forbidden": "trường không được hỗ trợ (gõ sai tên?) / unknown field",
 }
 
@@ -104,7 +123,11 @@ def _describe(path: Path, index: int, raw: object, error: ValidationError) -> st
     lines = []
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"]) or "(entry)"
-        lines.append(f"{where}, trường '{field}': {_MESSAGES.get(item['type'], item['msg'])}")
+        message = _MESSAGES.get(item["type"], item["msg"])
+        if item["type"] == "literal_error":
+            expected = (item.get("ctx") or {}).get("expected", "")
+            message = f"phải là {expected} / must be {expected}"
+        lines.append(f"{where}, trường '{field}': {message}")
     return "\n".join(lines)
 
 
