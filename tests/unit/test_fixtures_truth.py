@@ -7,6 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from jobs.ingest.date_order import anchors_of, decide_order, resolve_items
+from jobs.ingest.items import ListingItem
 from jobs.ingest.parse_feed import parse_feed
 from jobs.ingest.parse_html import parse_article, parse_listing
 
@@ -18,7 +19,7 @@ def local(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> datet
     return datetime(y, mo, d, h, mi, s, tzinfo=TZ).astimezone(UTC)
 
 
-def _feed(name: str, base: str) -> tuple[list, dict]:  # type: ignore[type-arg]
+def _feed(name: str, base: str) -> tuple[list[ListingItem], dict[str, str]]:
     return parse_feed((FIXTURES / name).read_bytes(), base_url=base, tz=TZ)
 
 
