@@ -23,9 +23,14 @@ def _parser() -> argparse.ArgumentParser:
         dest="sources_cmd", required=True
     )
     sources.add_parser("list", help="each source with its health")
-    test = sources.add_parser("test", help="dry run: what a URL would yield")
-    test.add_argument("url")
-    test.add_argument("--kind", choices=["html", "rss"], default=None)
+    test = sources.add_parser("test", help="dry run: what a URL or a source would yield")
+    test.add_argument("url", nargs="?", default=None)
+    test.add_argument("--source", default=None, help="a source of SOURCES_FILE, by name")
+    test.add_argument("--kind", choices=["html", "rss"], default=None, help="default: detected")
+    test.add_argument(
+        "--selector", action="append", default=[], metavar="KEY=CSS", help="try a selector"
+    )
+    test.add_argument("--articles", type=int, default=5, help="article pages to fetch")
     test.add_argument("--allow-private", action="store_true", help="allow intranet addresses")
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_cmd", required=True)
     db.add_parser("upgrade", help="apply migrations")
@@ -56,7 +61,15 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.sources_cmd == "list":
             return commands.sources_list(settings)
-        return commands.sources_test(settings, args.url, args.kind, args.allow_private)
+        return commands.sources_test(
+            settings,
+            args.url,
+            args.kind,
+            args.allow_private,
+            source_name=args.source,
+            selectors=args.selector,
+            articles=args.articles,
+        )
     from bot import app
 
     if args.cmd == "chat":

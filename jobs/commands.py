@@ -7,12 +7,12 @@ import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
+
 from bot.settings import Settings
+from jobs.ingest.dryrun import TEST_ARTICLES, DryRun, dry_run, format_dry_run
 from jobs.ingest.errors import SourceError
-from jobs.ingest.fetch import Fetcher, FetchResult
-from jobs.ingest.items import ListingItem, ParsedArticle
-from jobs.ingest.parse_feed import parse_feed
-from jobs.ingest.parse_html import parse_article, parse_listing
+from jobs.ingest.fetch import Fetcher
 from jobs.ingest.poll import OnStored, PollReport, poll_all
 from jobs.ingest.sources import Selectors, SourceConfig, load_sources
 from storage.articles import list_source_states
@@ -38,9 +38,6 @@ REASONS_VI = {
     "not_a_feed": "không phải RSS/Atom",
     "layout_changed": "bố cục trang đã thay đổi (không thấy bài viết)",
 }
-# The dry run prints at most this many listing items and body characters.
-TEST_ITEMS = 20
-TEST_BODY_CHARS = 3000
 
 
 def describe(reason: str) -> str:
@@ -175,68 +172,69 @@ def sources_list(settings: Settings) -> int:
     return 0
 
 
-def sources_test(settings: Settings, url: str, kind: str | None, allow_private: bool) -> int:
-    """Dry run: fetch `url`, print what would be extracted; touches no database."""
+def sources_test(
+    settings: Settings,
+    url: str | None,
+    kind: str | None,
+    allow_private: bool,
+    *,
+    source_name: str | None = None,
+    selectors: list[str] | None = None,
+    articles: int = TEST_ARTICLES,
+) -> int:
+    """Dry run of a URL or of a named source of SOURCES_FILE: the listing, then each tested
+    article page's outcome (jobs.ingest.dryrun); touches no database. 0 when all read."""
+    source = None
+    if source_name is not None:
+        sources = _sources(settings)
+        if sources is None:
+            return 2
+        source = next((s for s in sources if s.name == source_name), None)
+        if source is None:
+            names = ", ".join(s.name for s in sources) or "-"
+            print(f"Không có nguồn '{source_name}' trong {settings.sources_file} ({names})",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+        url = url or source.urls[0]
+        kind = kind or source.kind
+    if url is None:
+        print("Cần URL hoặc --source TÊN / give a URL or --source NAME", file=sys.stderr)
+        return 2
     try:
-        lines = asyncio.run(_dry_run(settings, url, kind, allow_private))
+        chosen = _merge_selectors(source.selectors if source else Selectors(), selectors or [])
+    except ValueError as exc:
+        print(f"Selector không hợp lệ / invalid selector: {exc}", file=sys.stderr)
+        return 2
+
+    async def go() -> DryRun:
+        fetcher = _fetcher(settings)
+        try:
+            return await dry_run(
+                fetcher, url=url, tz=settings.tz, now=utcnow(), kind=kind, source=source,
+                selectors=chosen, allow_private=allow_private, articles=articles,
+            )  # fmt: skip
+        finally:
+            await fetcher.aclose()
+
+    try:
+        run = asyncio.run(go())
     except SourceError as exc:
-        print(f"Lỗi: {describe(exc.reason)} ({exc.reason}: {exc})", file=sys.stderr)
+        print(f"Lỗi khi tải trang danh sách {url}: {describe(exc.reason)} ({exc.reason}: {exc})",
+              file=sys.stderr)  # fmt: skip
         return 1
-    print("\n".join(lines))
-    return 0
+    print("\n".join(format_dry_run(run, tz=settings.tz, describe=describe)))
+    return 0 if run.ok else 1
 
 
-def _looks_like_feed(result: FetchResult) -> bool:
-    ctype = (result.content_type or "").lower()
-    head = result.body[:512].lstrip().lower()
-    return any(t in ctype for t in ("xml", "rss", "atom")) or head.startswith(
-        (b"<?xml", b"<rss", b"<feed")
-    )
-
-
-async def _dry_run(
-    settings: Settings, url: str, kind: str | None, allow_private: bool
-) -> list[str]:
-    fetcher = _fetcher(settings)
-    tz = settings.tz
+def _merge_selectors(base: Selectors, pairs: list[str]) -> Selectors:
+    """The source's selectors with `key=css` pairs from the command line on top."""
+    values = base.model_dump()
+    for pair in pairs:
+        key, sep, css = pair.partition("=")
+        if not sep or key.strip() not in values:
+            raise ValueError(f"{pair!r}: dùng key=css, key ∈ {', '.join(values)}")
+        values[key.strip()] = css
     try:
-        listing = await fetcher.fetch(url, allow_private=allow_private)
-        kind = kind or ("rss" if _looks_like_feed(listing) else "html")
-        content: dict[str, str] = {}
-        if kind == "rss":
-            items, content = parse_feed(listing.body, base_url=listing.url, tz=tz)
-        else:
-            found = parse_listing(
-                listing.text(), base_url=listing.url, selectors=Selectors(), tz=tz
-            )
-            items = found.items
-        lines = [f"{url} ({kind}): {len(items)} items", ""]
-        lines += [_item_line(i, tz) for i in items[:TEST_ITEMS]]
-        if not items:
-            lines.append("Không tìm thấy bài viết nào: cần khai báo selectors cho nguồn này.")
-            return lines
-        first = items[0]
-        body = content.get(first.guid or "") or content.get(first.url)
-        if body is None:
-            page = await fetcher.fetch(first.url, allow_private=allow_private)
-            article = parse_article(page.text(), url=page.url, selectors=Selectors(), tz=tz)
-        else:
-            article = ParsedArticle(first.url, first.title, first.published, body, first.summary)
-        lines += ["", "first article:", *_article_lines(article, tz)]
-        return lines
-    finally:
-        await fetcher.aclose()
-
-
-def _item_line(item: ListingItem, tz: ZoneInfo) -> str:
-    return f"- {_when(item.published, tz):16}  {item.title}\n  {item.url}"
-
-
-def _article_lines(article: ParsedArticle, tz: ZoneInfo) -> list[str]:
-    body = article.body
-    if len(body) > TEST_BODY_CHARS:
-        body = body[:TEST_BODY_CHARS] + f" … (+{len(article.body) - TEST_BODY_CHARS} ký tự)"
-    lines = [f"title: {article.title}", f"date:  {_when(article.published, tz)}"]
-    lines += [f"link:  {article.url}", "", body]
-    lines += [f"attachment: {name} {link}" for name, link in article.attachments]
-    return lines
+        return Selectors.model_validate(values)
+    except ValidationError as exc:
+        raise ValueError(exc.errors()[0]["msg"]) from None
