@@ -32,6 +32,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     test.add_argument("--articles", type=int, default=5, help="article pages to fetch")
     test.add_argument("--allow-private", action="store_true", help="allow intranet addresses")
+    back = sub.add_parser("backfill", help="store a source's older pages (no alerts)")
+    back.add_argument("source", nargs="?", default=None, help="a source's name (default: all)")
+    limit = back.add_mutually_exclusive_group()
+    limit.add_argument("--pages", type=int, default=None, help="listing pages to walk")
+    limit.add_argument("--since", default=None, help="walk back to this day (dd/mm/yyyy)")
+    back.add_argument("--restart", action="store_true", help="forget progress, start over")
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_cmd", required=True)
     db.add_parser("upgrade", help="apply migrations")
     return p
@@ -56,6 +62,17 @@ def main(argv: list[str] | None = None) -> int:
         from jobs import commands
 
         return commands.poll_once(settings)
+    if args.cmd == "backfill":
+        from jobs import commands
+
+        try:
+            since = commands.parse_day(args.since) if args.since else None
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        return commands.backfill(
+            settings, args.source, pages=args.pages, since=since, restart=args.restart
+        )
     if args.cmd == "sources":
         from jobs import commands
 

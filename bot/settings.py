@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(default=8080, ge=0, le=65535)
     delivery_retention_days: int = Field(default=30, ge=1)
+    # issue 13: backfill politeness (one request in flight per host, this pause in between)
+    backfill_pause_seconds: float = Field(default=1.0, ge=0.0, le=60.0)
 
     @field_validator("timezone")
     @classmethod

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import datetime
+from datetime import date, datetime
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
 from bot.settings import Settings
+from jobs.ingest.backfill import HostGate, Progress, backfill_source, progress_bar
 from jobs.ingest.dryrun import TEST_ARTICLES, DryRun, dry_run, format_dry_run
 from jobs.ingest.errors import SourceError
 from jobs.ingest.fetch import Fetcher
@@ -238,3 +240,74 @@ def _merge_selectors(base: Selectors, pairs: list[str]) -> Selectors:
         return Selectors.model_validate(values)
     except ValidationError as exc:
         raise ValueError(exc.errors()[0]["msg"]) from None
+
+
+def parse_day(text: str) -> date:
+    """ "16/12/2011" or "2011-12-16" as a date; ValueError otherwise."""
+    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text.strip(), fmt).date()  # noqa: DTZ007 (a date only)
+        except ValueError:
+            continue
+    raise ValueError(f"ngày không hợp lệ / bad date: {text!r} (dd/mm/yyyy)")
+
+
+def backfill(
+    settings: Settings,
+    name: str | None,
+    *,
+    pages: int | None,
+    since: date | None,
+    restart: bool = False,
+    out: TextIO | None = None,
+) -> int:
+    """Walk older listing pages of one source (or all) into the database, alerting no one;
+    resumes where the last run stopped. 0 when every walk ended or reached its limit."""
+    stream = out or sys.stderr
+    sources = _sources(settings)
+    if sources is None:
+        return 2
+    chosen = [s for s in sources if name is None or s.name == name]
+    if not chosen:
+        names = ", ".join(s.name for s in sources) or "-"
+        print(f"Không có nguồn '{name}' trong {settings.sources_file} ({names})", file=stream)
+        return 2
+    engine = make_engine(settings.database_url)
+    tty = stream.isatty()
+
+    def show(p: Progress) -> None:
+        line = progress_bar(p)
+        if tty:
+            stream.write("\r" + line[:200].ljust(100))
+        else:
+            stream.write(f"{line} · {p.where}\n")
+        for error in p.errors:
+            stream.write(("\n" if tty else "") + f"  lỗi / failed: {error}\n")
+        stream.flush()
+
+    async def go() -> int:
+        fetcher = _fetcher(settings)
+        gate = HostGate(settings.backfill_pause_seconds)
+        failed = 0
+        try:
+            for source in chosen:
+                try:
+                    done = await backfill_source(
+                        source, fetcher=fetcher, engine=engine, tz=settings.tz, clock=utcnow,
+                        gate=gate, pages=pages, since=since, restart=restart, on_progress=show,
+                    )  # fmt: skip
+                except SourceError as exc:
+                    failed += 1
+                    stream.write(f"\n{source.name}: {describe(exc.reason)} ({exc}); chạy lại để"
+                                 " tiếp tục / run again to resume\n")  # fmt: skip
+                    continue
+                stream.write(("\n" if tty else "") + progress_bar(done) + "\n")
+        finally:
+            await fetcher.aclose()
+        return 1 if failed else 0
+
+    try:
+        upgrade(engine)
+        return asyncio.run(go())
+    finally:
+        engine.dispose()

@@ -151,7 +151,7 @@ async def _read_listing(run: PollRun, start: str) -> None:
         run.items.extend(items)
 
 
-def _item_key(item: ListingItem) -> str:
+def item_key(item: ListingItem) -> str:
     return article_key(url=item.url, guid=item.guid, title=item.title, published=item.published)
 
 
@@ -159,7 +159,7 @@ async def read_articles(run: PollRun) -> None:
     """Build an article per listing item: from feed content, or from its page when due."""
     items: dict[str, ListingItem] = {}
     for item in run.items:
-        items.setdefault(_item_key(item), item)
+        items.setdefault(item_key(item), item)
     known = await asyncio.to_thread(_known, run.engine, list(items))
     to_fetch: list[tuple[str, ListingItem]] = []
     for key, item in items.items():
