@@ -81,6 +81,8 @@ def open_database(settings: Settings) -> Engine:
 def services_for(settings: Settings, engine: Engine, *, console: bool = False) -> Services:
     """The command logic's services; the console's one user is never rate limited."""
     limiter = RateLimiter(burst=1_000_000, per_second=1_000_000.0) if console else RateLimiter()
+    with contextlib.suppress(OSError, ValueError):  # the sources' display names, for /sources
+        load_sources(settings.sources_file)  # a broken file is reported where polling starts
     return Services(engine=engine, tz=settings.tz, limiter=limiter)
 
 

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.i18n import t
 from bot.replies import Button, Inline, Link, Reply, Text
+from jobs.ingest.sources import display_name
 
 MARK_OPEN, MARK_CLOSE = "«", "»"  # storage.search wraps matched words in these
 SUMMARY_CHARS = 200
@@ -65,7 +66,7 @@ def _item_lines(n: int, item: Listed, tz: ZoneInfo, snippet: str | None) -> list
     title = item.title.strip() or item.url
     lines: list[list[Inline]] = [[Text(f"{n}. "), Link(title, item.url)]]
     day = article_day(item, tz)
-    meta = " · ".join(x for x in (fmt_date(day) if day else "", item.source) if x)
+    meta = " · ".join(x for x in (fmt_date(day) if day else "", display_name(item.source)) if x)
     if meta:
         lines.append([Text(meta, italic=True)])
     if snippet:

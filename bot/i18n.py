@@ -33,10 +33,18 @@ COMMANDS: list[tuple[str, str, dict[str, str]]] = [
     (
         "subscribe",
         "cải cách hành chính",
-        {"vi": "Nhận tin theo chủ đề (bỏ trống: mọi tin)", "en": "Alerts for a topic (none: all)"},
+        {
+            "vi": "Nhận tin theo chủ đề (bỏ trống: mọi tin; nguồn <tên> [chủ đề]: một nguồn)",
+            "en": "Alerts for a topic (none: all; source <name> [topic]: one source)",
+        },
     ),
     ("unsubscribe", "all", {"vi": "Bỏ theo dõi chủ đề", "en": "Stop alerts for a topic"}),
     ("subscriptions", "", {"vi": "Các chủ đề đang theo dõi", "en": "Your topics"}),
+    (
+        "sources",
+        "",
+        {"vi": "Các nguồn tin (quản trị: tình trạng)", "en": "Sources (admins: health)"},
+    ),
     (
         "digest",
         "daily 07:30",
@@ -56,7 +64,6 @@ ADMIN_COMMANDS: list[tuple[str, str, dict[str, str]]] = [
         {"vi": "Gửi thông báo (mọi người hoặc một chủ đề)", "en": "Announce (all or a topic)"},
     ),
     ("stats", "", {"vi": "Thống kê", "en": "Statistics"}),
-    ("sources", "", {"vi": "Tình trạng các nguồn", "en": "Health of each source"}),
 ]
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -275,6 +282,27 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "No source has been polled yet.",
     },
     "sources_title": {"vi": "Tình trạng các nguồn:", "en": "Sources:"},
+    "sources_list_title": {"vi": "Các nguồn tin:", "en": "Sources:"},
+    "sources_list_none": {"vi": "Chưa có nguồn nào.", "en": "No source is configured."},
+    "sources_list_hint": {
+        "vi": "Nhận tin của một nguồn: /subscribe nguồn {name} (thêm chủ đề nếu muốn)",
+        "en": "Alerts from one source: /subscribe source {name} (a topic may follow)",
+    },
+    "source_unknown": {
+        "vi": "Không có nguồn “{source}”. Các nguồn:",
+        "en": "There is no source “{source}”. Sources:",
+    },
+    "in_source": {"vi": "{topic} (nguồn {source})", "en": "{topic} (source {source})"},
+    "sources_backfill": {
+        "vi": "Lấy tin cũ: {pages} trang, {articles} bài, {state}",
+        "en": "Backfill: {pages} pages, {articles} articles, {state}",
+    },
+    "backfill_running": {"vi": "đang chạy (cập nhật {at})", "en": "in progress (updated {at})"},
+    "backfill_done": {"vi": "xong {at}", "en": "done {at}"},
+    "sources_ambiguous": {
+        "vi": "{n} ngày mơ hồ (9/12 hay 12/9?) chưa lưu: khai báo date_order",
+        "en": "{n} ambiguous dates (9/12 or 12/9?) not stored: set date_order",
+    },
     "sources_line": {
         "vi": "Lần thành công cuối: {ok}; lỗi liên tiếp: {fails}; số mục lần cuối: {items}",
         "en": "Last success: {ok}; failures in a row: {fails}; items last time: {items}",

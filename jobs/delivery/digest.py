@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from bot.alerts import AlertArticle, digest_replies
 from bot.replies import Reply
+from jobs.ingest.sources import display_name
 from storage.deliveries import Claimed
 from storage.models import Article, Chat
 
@@ -31,6 +32,7 @@ def alert_article(article: Article) -> AlertArticle:
         local_date=article.local_date,
         summary=article.summary,
         body=article.body,
+        source=display_name(article.source),
     )
 
 

@@ -156,6 +156,27 @@ def parse_sources(data: dict[str, object], *, path: Path) -> list[SourceConfig]:
     return sources
 
 
+# name -> display name of the sources loaded last: alerts, /latest and /sources show these.
+# Filled by load_sources (the service, the CLI); an unknown name shows as itself.
+_TITLES: dict[str, str] = {}
+
+
+def display_name(name: str) -> str:
+    """The display name the sources file gives `name`, else the name itself."""
+    return _TITLES.get(name, name)
+
+
+def remember_titles(sources: list[SourceConfig]) -> None:
+    """Make these sources' display names the ones shown (load_sources calls it)."""
+    _TITLES.clear()
+    _TITLES.update({s.name: s.display_name for s in sources})
+
+
+def known_sources() -> dict[str, str]:
+    """name -> display name of every source loaded, in file order."""
+    return dict(_TITLES)
+
+
 def load_sources(path: Path) -> list[SourceConfig]:
     """Reads and validates a sources TOML file ([[source]] tables); duplicate names refused."""
     try:
@@ -166,4 +187,6 @@ def load_sources(path: Path) -> list[SourceConfig]:
         raise SourcesFileError(f"{path}: không đọc được tệp nguồn: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise SourcesFileError(f"{path}: TOML không hợp lệ / invalid TOML: {exc}") from None
-    return parse_sources(data, path=path)
+    sources = parse_sources(data, path=path)
+    remember_titles(sources)
+    return sources
