@@ -18,6 +18,7 @@ from jobs.ingest.fetch import Fetcher
 from jobs.ingest.poll import OnStored, PollReport, poll_all
 from jobs.ingest.sources import Selectors, SourceConfig, load_sources
 from storage.articles import list_source_states
+from storage.backfill import list_backfills
 from storage.db import make_engine, session_scope, upgrade
 from storage.types import utcnow
 
@@ -144,6 +145,11 @@ def sources_list(settings: Settings) -> int:
         upgrade(engine)
         with session_scope(engine) as s:
             states = list_source_states(s)
+            walks = {
+                name: f"{w.pages_done} trang, {w.articles_stored} bài"
+                + (" (xong)" if w.finished_at else "")
+                for name, w in list_backfills(s).items()
+            }
     finally:
         engine.dispose()
     tz = settings.tz
@@ -151,8 +157,13 @@ def sources_list(settings: Settings) -> int:
     for src in sources:
         st = states.get(src.name)
         if st is None:
-            rows.append([src.name, src.kind, "never polled", "-", "0", "-", ""])
+            rows.append(
+                [src.name, src.kind, "never polled", "-", "0", "-", "", walks.get(src.name, "-")]
+            )
             continue
+        notes = ["layout changed"] if st.layout_changed else []
+        if st.ambiguous_dates:
+            notes.append(f"{st.ambiguous_dates} ambiguous dates: set date_order")
         error = (
             f"{st.last_error}: {describe(st.last_error)} ({_when(st.last_error_at, tz)})"
             if st.last_error
@@ -166,10 +177,20 @@ def sources_list(settings: Settings) -> int:
                 error,
                 str(st.consecutive_failures),
                 _when(st.next_attempt_at, tz),
-                "layout changed" if st.layout_changed else "",
+                "; ".join(notes),
+                walks.get(src.name, "-"),
             ]
         )
-    header = ["source", "kind", "last success", "last error", "failures", "next attempt", ""]
+    header = [
+        "source",
+        "kind",
+        "last success",
+        "last error",
+        "failures",
+        "next attempt",
+        "",
+        "backfill",
+    ]
     print(_table(header, rows))
     return 0
 
