@@ -40,3 +40,4 @@ class ParsedArticle:
     # (name, absolute url) for pdf/doc/docx/xls/xlsx/zip/rar links
     attachments: tuple[tuple[str, str], ...] = ()
     guid: str | None = None
+    date_text: str = ""  # the date line as printed (re-read once the day/month order is known)

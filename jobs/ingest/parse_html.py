@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
-from jobs.ingest.dates import DateOrder, date_in_url, parse_portal_datetime
+from jobs.ingest.dates import DateOrder, date_in_url, numeric_date_parts, parse_portal_datetime
 from jobs.ingest.errors import LayoutNotRecognised, ParseError
 from jobs.ingest.html_blocks import (
     Block,
@@ -143,6 +143,15 @@ def _title_beside_date(block: Block, tz: ZoneInfo, order: DateOrder | None) -> s
     return None
 
 
+def _located_text(block: Block, tz: ZoneInfo) -> str:
+    """The date line of a block found by _date_line or _pure_date, as printed."""
+    for line in block.lines:
+        dated = len(line) <= MAX_DATE_LINE and _DATE_WORDS.search(fold(line))
+        if dated and parse_portal_datetime(line, tz=tz) is not None:
+            return line
+    return block.text[:MAX_DATE_LINE]
+
+
 def _find_date(
     blocks: list[Block], tz: ZoneInfo, order: DateOrder | None
 ) -> tuple[int | None, datetime | None]:
@@ -210,7 +219,9 @@ def parse_article(
     "a/b/yyyy" dates are read in `date_order`; None leaves an ambiguous one out. Without a
     date on the page, a stamp in the URL ("...-20221224012650880.htm") is used.
     """
-    order = date_order
+    # Dates are located reading "a/b/yyyy" day first; the located text is then read in the
+    # order asked for (None: an ambiguous one is left out, its text kept for the caller).
+    order: DateOrder = date_order or "dmy"
     sel = selectors or Selectors()
     doc = load_document(html)
     base = base_href(doc, url)
@@ -225,8 +236,12 @@ def parse_article(
     container = None if sel.article_body else _body_container(blocks)
     if date_at is None and container is not None:
         date_at, published = _bare_date(blocks, container, tz, order)
+    date_text = _located_text(blocks[date_at], tz) if date_at is not None else ""
     if sel.article_date and (node := _first(doc, sel.article_date)) is not None:
-        published = parse_portal_datetime(normalize(node.text(separator=" ")), tz=tz, order=order)
+        date_text = normalize(node.text(separator=" "))[:MAX_DATE_LINE]
+        published = parse_portal_datetime(date_text, tz=tz, order=order)
+    if date_order is None and date_text:
+        published = parse_portal_datetime(date_text, tz=tz, order=None)
     title_at = _title_index(blocks, date_at)
     if sel.article_body:
         body_node = _first(doc, sel.article_body)
@@ -259,12 +274,16 @@ def parse_article(
                 summary = block.text
     if published is None:
         stamp = _meta(doc, "article:published_time", "og:published_time", "pubdate", "date")
-        published = parse_portal_datetime(stamp, tz=tz, order=order) if stamp else None
-    published = published or date_in_url(url, tz=tz)
+        if not date_text and stamp:
+            date_text = stamp[:MAX_DATE_LINE]
+            published = parse_portal_datetime(stamp, tz=tz, order=date_order)
+    if published is None and not (date_text and numeric_date_parts(date_text)):
+        published = date_in_url(url, tz=tz)  # no date shown: the URL's stamp
     return ParsedArticle(
         url=url,
         title=title[: MAX_TITLE * 2],
         published=published,
+        date_text=date_text,
         body="\n\n".join(lines),
         summary=summary,
         attachments=tuple(files),

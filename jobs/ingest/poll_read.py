@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
 from jobs.ingest.date_order import OrderVerdict, anchors_of, decide_order, resolve_items
-from jobs.ingest.dates import DateOrder
+from jobs.ingest.dates import DateOrder, numeric_date_parts, parse_portal_datetime
 from jobs.ingest.errors import SourceError
 from jobs.ingest.fetch import Fetcher, FetchResult, Validators
 from jobs.ingest.items import ListingItem, ParsedArticle
@@ -79,6 +79,8 @@ class PollRun:
     learned_order: DateOrder | None = None  # from the source's health (earlier reads)
     verdict: OrderVerdict = field(default_factory=lambda: OrderVerdict(None, "none"))
     fresh: bool = True  # items are being seen for the first time (a poll, not a backfill)
+    # Article pages whose date stayed ambiguous: index in `stored` -> the date as printed.
+    undated: dict[int, str] = field(default_factory=dict)
 
     def settle_dates(self) -> None:
         """Read the items' "a/b/yyyy" dates in the order their evidence settles."""
@@ -92,6 +94,30 @@ class PollRun:
             fresh=self.fresh,
         )
         self.items, self.verdict = resolve_items(self.items, verdict, tz=self.tz)
+
+    def settle_article_dates(self) -> None:
+        """With the order still unsettled after the listing, the article pages' own dates are
+        more evidence: settle on them all, then date the articles left undated."""
+        if self.verdict.order is not None or not self.undated:
+            return
+        texts = [i.date_text for i in self.items if i.date_text] + list(self.undated.values())
+        verdict = decide_order(
+            texts, tz=self.tz, now=self.now, learned=self.learned_order, fresh=self.fresh
+        )
+        still = 0
+        for index, text in self.undated.items():
+            published = parse_portal_datetime(text, tz=self.tz, order=verdict.order)
+            if published is None:
+                still += 1
+                continue
+            article, content_hash = self.stored[index]
+            when = published.astimezone(UTC)
+            dated = article.model_copy(
+                update={"published_at": when, "local_date": when.astimezone(self.tz).date()}
+            )
+            self.stored[index] = (dated, content_hash)
+        self.verdict = replace(verdict, ambiguous=self.verdict.ambiguous + still)
+        self.undated.clear()
 
 
 async def _fetch(run: PollRun, url: str, validators: Validators | None) -> FetchResult:
@@ -186,6 +212,7 @@ async def read_articles(run: PollRun) -> None:
             await _read_article(run, item, cached.get(item.url) if key in known else None)
 
     await asyncio.gather(*(one(k, i) for k, i in to_fetch))
+    run.settle_article_dates()
 
 
 def _due(item: ListingItem, stored: _Known | None, now: datetime, tz: ZoneInfo) -> bool:
@@ -216,7 +243,10 @@ async def _read_article(run: PollRun, item: ListingItem, validators: Validators 
             date_order=run.verdict.order,
         )
         # to_article keys and links the article by the listing's URL, not a redirect's.
-        run.stored.append(to_article(parsed, source=run.source.name, tz=run.tz, listing=item))
+        article = to_article(parsed, source=run.source.name, tz=run.tz, listing=item)
+        if article[0].published_at is None and numeric_date_parts(parsed.date_text):
+            run.undated[len(run.stored)] = parsed.date_text
+        run.stored.append(article)
         run.article_validators[item.url] = result.validators
     except SourceError as exc:
         run.report.article_errors.append(f"{item.url}: {exc.reason}")

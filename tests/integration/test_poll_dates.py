@@ -12,7 +12,7 @@ from jobs.ingest.fetch import Fetcher
 from storage.db import session_scope, upgrade
 from storage.models import Article
 from tests.fakes.httpserver import FakeHTTPServer
-from tests.integration.pollworld import poll, rss_source, state
+from tests.integration.pollworld import html_source, poll, rss_source, state
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 RSS = "application/rss+xml; charset=utf-8"
@@ -75,3 +75,33 @@ async def test_unsettled_dates_are_not_stored_and_the_source_is_flagged(
     assert _local_dates(engine)["Thông cáo về kết quả làm việc với các địa phương"] == date(
         2026, 4, 2
     )
+
+
+async def test_article_pages_settle_the_order_when_the_listing_shows_no_dates(
+    engine: Engine, server: FakeHTTPServer, fetcher: Fetcher
+) -> None:
+    upgrade(engine)
+    days = {"a": "05/11/2026", "b": "16/11/2026 3:01:13 CH", "c": "03/11/2026"}
+    guid = "6B1E2F0A-1C3D-4E5F-8A9B-0C1D2E3F4A5{}"
+    links = "".join(
+        f'<li><a href="/vi-vn/tin/tid/bai-{k}/newsid/{guid.format(n)}">'
+        f"Bài viết số {k} của cổng</a></li>"
+        for n, k in enumerate(days)
+    )
+    server.route("/vi-vn/tin", f"<html><body><ul>{links}</ul></body></html>")
+    for n, (k, day) in enumerate(days.items()):
+        server.route(
+            f"/vi-vn/tin/tid/bai-{k}/newsid/{guid.format(n)}",
+            f"<html><body><h1>Bài viết số {k} của cổng</h1><p>Cập nhật: {day}</p>"
+            f"<div class='content'><p>Nội dung bài viết {k} đủ dài để là một đoạn văn.</p>"
+            "</div></body></html>",
+        )
+    source = html_source(server, path="/vi-vn/tin")
+    await poll(source, engine, fetcher, datetime.fromisoformat("2026-11-20T03:00:00+00:00"))
+    stored = _local_dates(engine)
+    assert stored == {
+        "Bài viết số a của cổng": date(2026, 11, 5),  # not 11 May
+        "Bài viết số b của cổng": date(2026, 11, 16),
+        "Bài viết số c của cổng": date(2026, 11, 3),
+    }
+    assert state(engine, "portal").date_order == "dmy"
