@@ -213,3 +213,37 @@ def test_dates_parse() -> None:
     from jobs.commands import parse_day
 
     assert parse_day("16/12/2011") == date(2011, 12, 16) == parse_day("2011-12-16")
+
+
+async def test_backfill_walks_by_date_pages_back_to_since(
+    engine: Engine, server: FakeHTTPServer
+) -> None:
+    upgrade(engine)
+    guid = "7C2F3A1B-2D4E-5F60-9BAC-1D2E3F4A5B{:02d}"
+    server.route("/tin", "<html><body><p>Trang tin</p></body></html>")  # nothing listed
+    for day in range(26, 30):
+        link = f"/tin/tid/bai-ngay-{day}/newsid/{guid.format(day)}"
+        server.route(
+            f"/xem-theo-ngay?ngay={day}/11/2026",
+            f'<html><body><ul><li><a href="{link}">Tin hoạt động ngày {day} tháng 11</a>'
+            f"<span>{day}/11/2026</span></li></ul></body></html>",
+        )
+        server.route(
+            link,
+            f"<html><body><h1>Tin hoạt động ngày {day} tháng 11</h1><p>Cập nhật: {day}/11/2026"
+            "</p><div><p>Nội dung của bản tin trong ngày, đủ dài cho một đoạn văn.</p></div>"
+            "</body></html>",
+        )
+    source = SourceConfig(
+        name="portal", kind="html", urls=[server.url("/tin")], allow_private=True,
+        by_date_url=server.url("/xem-theo-ngay?ngay={dd}/{mm}/{yyyy}"),
+    )  # fmt: skip
+    clock = FakeClock()
+    async with Fetcher(deadline=5, max_bytes=2_000_000) as fetcher:
+        done = await backfill_source(
+            source, fetcher=fetcher, engine=engine, tz=TZ, clock=lambda: NOW,
+            gate=HostGate(0, clock=clock, sleep=clock.sleep), since=date(2026, 11, 27),
+        )  # fmt: skip
+    days = [t for _m, t, _h in server.requests if t.startswith("/xem-theo-ngay")]
+    assert days == [f"/xem-theo-ngay?ngay={d}/11/2026" for d in (29, 28, 27)]
+    assert done.finished and done.articles_stored == 3 and done.pages_done == 4
