@@ -43,6 +43,7 @@ N_ARTICLES = int(os.environ.get("BENCH_BACKFILL_ARTICLES", "10000"))
 PAUSE = float(os.environ.get("BENCH_BACKFILL_PAUSE", "0.005"))
 PER_PAGE = 20
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
+IDLE_RUNS = 300
 QUERIES = ("quy chế dân chủ", "hội nghị", "cai cach hanh chinh", "chuyển đổi số")
 
 
@@ -81,16 +82,16 @@ def _max_per_second(starts: list[float]) -> int:
 class SearchLoop(threading.Thread):
     """Runs /search's query function over and over on its own engine, timing each call."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, runs: int | None = None) -> None:
         super().__init__(daemon=True)
-        self.url, self.stop = url, threading.Event()
+        self.url, self.stop, self.runs = url, threading.Event(), runs
         self.times: list[float] = []
 
     def run(self) -> None:
         engine = make_engine(self.url)
         try:
             n = 0
-            while not self.stop.is_set():
+            while not self.stop.is_set() and (self.runs is None or n < self.runs):
                 started = time.perf_counter()
                 with session_scope(engine) as s:
                     search(s, query=QUERIES[n % len(QUERIES)], page=1, per_page=10, now=NOW)
@@ -159,10 +160,8 @@ def test_bench_backfill(db_files: tuple[str, str]) -> None:
         during = loop.times
         with session_scope(engine) as s:
             total = s.exec(select(func.count()).select_from(Article)).one()
-        idle = SearchLoop(url)
+        idle = SearchLoop(url, runs=IDLE_RUNS)  # the same searches, same data, nothing else
         idle.start()
-        idle.stop.wait(3.0)  # the same searches on the same, now complete, database
-        idle.stop.set()
         idle.join()
         engine.dispose()
     starts = sorted(s for s, _e in rec.spans)
