@@ -11,6 +11,12 @@ from bot.logs import setup_logging
 from bot.settings import Settings
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: cần số nguyên dương / a positive integer")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="portal-notifier", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -30,12 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument(
         "--selector", action="append", default=[], metavar="KEY=CSS", help="try a selector"
     )
-    test.add_argument("--articles", type=int, default=5, help="article pages to fetch")
+    test.add_argument("--articles", type=int, default=5, help="article pages to fetch (0: none)")
     test.add_argument("--allow-private", action="store_true", help="allow intranet addresses")
     back = sub.add_parser("backfill", help="store a source's older pages (no alerts)")
     back.add_argument("source", nargs="?", default=None, help="a source's name (default: all)")
     limit = back.add_mutually_exclusive_group()
-    limit.add_argument("--pages", type=int, default=None, help="listing pages to walk")
+    limit.add_argument("--pages", type=_positive, default=None, help="listing pages to walk")
     limit.add_argument("--since", default=None, help="walk back to this day (dd/mm/yyyy)")
     back.add_argument("--restart", action="store_true", help="forget progress, start over")
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_cmd", required=True)

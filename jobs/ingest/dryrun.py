@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from jobs.ingest.date_order import OrderVerdict, anchors_of, decide_order, resolve_items
+from jobs.ingest.dates import parse_portal_datetime
 from jobs.ingest.errors import SourceError
 from jobs.ingest.fetch import Fetcher, FetchResult
 from jobs.ingest.html_blocks import absolute, base_href, blocks_of, load_document
@@ -167,7 +168,25 @@ async def dry_run(
         return run
     for item in run.items[: max(0, articles)]:
         run.outcomes.append(await _article(fetcher, item, content, sel, private, tz, run))
+    _settle_article_dates(run, tz, now)
     return run
+
+
+def _settle_article_dates(run: DryRun, tz: ZoneInfo, now: datetime) -> None:
+    """As a poll does: article pages' own dates settle an order the listing left open."""
+    undated = [o for o in run.outcomes if o.article and not o.article.published]
+    texts = [o.article.date_text for o in undated if o.article and o.article.date_text]
+    if run.verdict.order is not None or not texts:
+        return
+    listed = [i.date_text for i in run.items if i.date_text]
+    verdict = decide_order(listed + texts, tz=tz, now=now)
+    if verdict.order is None:
+        return
+    run.verdict = replace(verdict, ambiguous=0)
+    for outcome in undated:
+        assert outcome.article is not None
+        when = parse_portal_datetime(outcome.article.date_text, tz=tz, order=verdict.order)
+        outcome.article = replace(outcome.article, published=when)
 
 
 def _wrong_kind(given: str, detected: str) -> str:
@@ -202,10 +221,7 @@ async def _article(
     except SourceError as exc:
         return Outcome(item.url, error=f"{exc.reason}: {exc}")
     if article.published is None and item.published is not None:
-        article = ParsedArticle(
-            article.url, article.title, item.published, article.body, article.summary,
-            article.attachments, article.guid,
-        )  # fmt: skip
+        article = replace(article, published=item.published)
     return Outcome(item.url, article)
 
 
