@@ -7,6 +7,7 @@ import sys
 
 from pydantic import ValidationError
 
+from bot.i18n import DATABASE_UP_TO_DATE, INVALID_CONFIGURATION
 from bot.logs import setup_logging
 from bot.settings import Settings
 
@@ -44,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     limit.add_argument("--pages", type=_positive, default=None, help="listing pages to walk")
     limit.add_argument("--since", default=None, help="walk back to this day (dd/mm/yyyy)")
     back.add_argument("--restart", action="store_true", help="forget progress, start over")
+    sub.add_parser("queue", help="pending deliveries per platform")
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_cmd", required=True)
     db.add_parser("upgrade", help="apply migrations")
     return p
@@ -55,32 +57,36 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        print(f"Invalid configuration:\n{exc}", file=sys.stderr)
+        print(INVALID_CONFIGURATION.format(why=f"\n{exc}"), file=sys.stderr)
         return 2
     setup_logging(settings.log_level, settings.secrets)
     if args.cmd == "db":
         from storage.db import make_engine, upgrade
 
         upgrade(make_engine(settings.database_url))
-        print("database is up to date")
+        print(DATABASE_UP_TO_DATE)
         return 0
     if args.cmd == "poll":
-        from jobs import commands
+        from bot import cli_verbs as commands
 
         return commands.poll_once(settings)
     if args.cmd == "backfill":
-        from jobs import commands
+        from bot import cli_verbs
 
         try:
-            since = commands.parse_day(args.since) if args.since else None
+            since = cli_verbs.parse_day(args.since) if args.since else None
         except ValueError as exc:
             print(exc, file=sys.stderr)
             return 2
-        return commands.backfill(
+        return cli_verbs.backfill(
             settings, args.source, pages=args.pages, since=since, restart=args.restart
         )
+    if args.cmd == "queue":
+        from bot import cli_verbs
+
+        return cli_verbs.queue_list(settings)
     if args.cmd == "sources":
-        from jobs import commands
+        from bot import cli_verbs as commands
 
         if args.sources_cmd == "list":
             return commands.sources_list(settings)
@@ -93,11 +99,11 @@ def main(argv: list[str] | None = None) -> int:
             selectors=args.selector,
             articles=args.articles,
         )
-    from bot import app
+    from bot import service
 
     if args.cmd == "chat":
-        return app.chat(settings)
-    return app.run(settings, demo=args.demo)
+        return service.chat(settings)
+    return service.run(settings, demo=args.demo)
 
 
 if __name__ == "__main__":

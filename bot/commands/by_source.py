@@ -6,8 +6,8 @@ from __future__ import annotations
 from bot.commands import admin
 from bot.commands.base import Ctx
 from bot.i18n import t
-from bot.replies import Inline, Reply, Text
-from jobs.ingest.sources import display_name, known_sources
+from jobs.delivery.reply import Inline, Reply, Text
+from storage.source_names import display_name, known_sources
 from storage.text import fold, fold_words
 
 _SOURCE_WORDS = ("nguon", "source")

@@ -17,6 +17,8 @@ from pydantic import (
 )
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
+from storage import source_names
+
 MAX_PAGES = 50  # pagination depth; deeper would hammer a portal on every poll
 MIN_INTERVAL_SECONDS = 30
 _HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
@@ -156,25 +158,9 @@ def parse_sources(data: dict[str, object], *, path: Path) -> list[SourceConfig]:
     return sources
 
 
-# name -> display name of the sources loaded last: alerts, /latest and /sources show these.
-# Filled by load_sources (the service, the CLI); an unknown name shows as itself.
-_TITLES: dict[str, str] = {}
-
-
-def display_name(name: str) -> str:
-    """The display name the sources file gives `name`, else the name itself."""
-    return _TITLES.get(name, name)
-
-
 def remember_titles(sources: list[SourceConfig]) -> None:
-    """Make these sources' display names the ones shown (load_sources calls it)."""
-    _TITLES.clear()
-    _TITLES.update({s.name: s.display_name for s in sources})
-
-
-def known_sources() -> dict[str, str]:
-    """name -> display name of every source loaded, in file order."""
-    return dict(_TITLES)
+    """Make these sources' display names the ones shown (storage.source_names)."""
+    source_names.remember_titles((s.name, s.display_name) for s in sources)
 
 
 def load_sources(path: Path) -> list[SourceConfig]:

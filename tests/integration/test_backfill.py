@@ -210,7 +210,7 @@ def test_backfill_cli_refuses_a_bad_date_and_an_unknown_source(tmp_path: Path) -
 
 
 def test_dates_parse() -> None:
-    from jobs.commands import parse_day
+    from bot.cli_verbs import parse_day
 
     assert parse_day("16/12/2011") == date(2011, 12, 16) == parse_day("2011-12-16")
 

@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.alerts import AlertArticle, alert_reply
 from bot.commands import Request, Services, handle
-from bot.console import render
-from bot.ratelimit import RateLimiter
+from bot.console.chat import render
+from bot.flood import RateLimiter
+from bot.i18n import alert_words
+from jobs.delivery.alerts import AlertArticle, alert_reply
 from jobs.delivery.enqueue import enqueue_alerts
 from jobs.delivery.match import Matcher, Topic, article_haystack, load_topics
 from jobs.ingest.sources import SourceConfig, remember_titles
@@ -107,5 +108,6 @@ def test_alert_names_its_source() -> None:
         title="Hội nghị", url="https://a.vn/1", published_at=NOW, local_date=None,
         summary="Tóm tắt bài.", body="", source=TITLE,
     )  # fmt: skip
-    text = render(alert_reply(article, topic="", subscription_id=None, tz=TZ))
+    reply = alert_reply(article, topic="", subscription_id=None, tz=TZ, words=alert_words("vi"))
+    text = render(reply)
     assert f"16/12/2011 · {TITLE}" in text

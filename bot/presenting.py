@@ -8,10 +8,11 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.i18n import t
-from bot.replies import Button, Inline, Link, Reply, Text
-from jobs.ingest.sources import display_name
+from jobs.delivery.reply import Button, Inline, Link, Reply, Text
+from storage.datequery import fmt
+from storage.search import MARK_CLOSE, MARK_OPEN  # the marks it wraps matched words in
+from storage.source_names import display_name
 
-MARK_OPEN, MARK_CLOSE = "«", "»"  # storage.search wraps matched words in these
 SUMMARY_CHARS = 200
 
 
@@ -32,7 +33,7 @@ class Listed(Protocol):
 
 def fmt_date(day: date) -> str:
     """dd/mm/yyyy, as the portal writes dates."""
-    return f"{day.day:02d}/{day.month:02d}/{day.year:04d}"
+    return fmt(day)
 
 
 def article_day(item: Listed, tz: ZoneInfo) -> date | None:
