@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from bot.cli_dryrun import format_dry_run
 from bot.i18n import REASONS, t
 from bot.settings import Settings
-from jobs.ingest.backfill import HostGate, Progress, backfill_source, progress_bar
-from jobs.ingest.dryrun import TEST_ARTICLES, DryRun, dry_run, format_dry_run
+from jobs.ingest.backfill import HostGate, Progress, backfill_source
+from jobs.ingest.dryrun import TEST_ARTICLES, DryRun, dry_run
 from jobs.ingest.errors import SourceError
 from jobs.ingest.fetch import Fetcher
 from jobs.ingest.poll import OnStored, PollReport, poll_all
@@ -211,6 +212,7 @@ def sources_test(
     source_name: str | None = None,
     selectors: list[str] | None = None,
     articles: int = TEST_ARTICLES,
+    lang: str = "vi",
 ) -> int:
     """Dry run of a URL or of a named source of SOURCES_FILE: the listing, then each tested
     article page's outcome (jobs.ingest.dryrun); touches no database. 0 when all read."""
@@ -221,19 +223,17 @@ def sources_test(
             return 2
         source = next((s for s in sources if s.name == source_name), None)
         if source is None:
-            names = ", ".join(s.name for s in sources) or "-"
-            print(f"Không có nguồn '{source_name}' trong {settings.sources_file} ({names})",
-                  file=sys.stderr)  # fmt: skip
+            _no_source(settings, source_name, sources, lang)
             return 2
         url = url or source.urls[0]
         kind = kind or source.kind
     if url is None:
-        print("Cần URL hoặc --source TÊN / give a URL or --source NAME", file=sys.stderr)
+        print(t(lang, "cli_url_or_source"), file=sys.stderr)
         return 2
     try:
         chosen = _merge_selectors(source.selectors if source else Selectors(), selectors or [])
     except ValueError as exc:
-        print(f"Selector không hợp lệ / invalid selector: {exc}", file=sys.stderr)
+        print(t(lang, "cli_bad_selector", error=exc), file=sys.stderr)
         return 2
 
     async def go() -> DryRun:
@@ -249,11 +249,20 @@ def sources_test(
     try:
         run = asyncio.run(go())
     except SourceError as exc:
-        print(f"Lỗi khi tải trang danh sách {url}: {describe(exc.reason)} ({exc.reason}: {exc})",
-              file=sys.stderr)  # fmt: skip
+        what = describe(exc.reason, lang)
+        print(
+            t(lang, "cli_listing_failed", url=url, what=what, reason=exc.reason, error=exc),
+            file=sys.stderr,
+        )
         return 1
-    print("\n".join(format_dry_run(run, tz=settings.tz, describe=describe)))
+    print("\n".join(format_dry_run(run, tz=settings.tz, describe=describe, lang=lang)))
     return 0 if run.ok else 1
+
+
+def _no_source(settings: Settings, name: str, sources: list[SourceConfig], lang: str) -> None:
+    names = ", ".join(s.name for s in sources) or "-"
+    path = settings.sources_file
+    print(t(lang, "cli_no_source", name=name, path=path, names=names), file=sys.stderr)
 
 
 def _merge_selectors(base: Selectors, pairs: list[str]) -> Selectors:
@@ -262,7 +271,7 @@ def _merge_selectors(base: Selectors, pairs: list[str]) -> Selectors:
     for pair in pairs:
         key, sep, css = pair.partition("=")
         if not sep or key.strip() not in values:
-            raise ValueError(f"{pair!r}: dùng key=css, key ∈ {', '.join(values)}")
+            raise ValueError(f"{pair!r}: key ∈ {', '.join(values)}")
         values[key.strip()] = css
     try:
         return Selectors.model_validate(values)
@@ -271,13 +280,30 @@ def _merge_selectors(base: Selectors, pairs: list[str]) -> Selectors:
 
 
 def parse_day(text: str) -> date:
-    """ "16/12/2011" or "2011-12-16" as a date; ValueError otherwise."""
+    """ "16/12/2011" or "2011-12-16" as a date; ValueError (its message for the user) otherwise."""
     for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
         try:
             return datetime.strptime(text.strip(), fmt).date()  # noqa: DTZ007 (a date only)
         except ValueError:
             continue
-    raise ValueError(f"ngày không hợp lệ / bad date: {text!r} (dd/mm/yyyy)")
+    raise ValueError(t("vi", "cli_bad_day", text=repr(text)))
+
+
+def progress_bar(p: Progress, lang: str = "vi", width: int = 30) -> str:
+    """ "dukcqt [#######-------] 12/50 trang · 230 bài mới · 130 yêu cầu" (no limit: a count)."""
+    if p.pages_limit:
+        filled = min(width, width * p.pages_done // max(1, p.pages_limit))
+        pages = t(lang, "backfill_pages", done=p.pages_done, limit=p.pages_limit)
+        bar = f"[{'#' * filled}{'-' * (width - filled)}] {pages}"
+    else:
+        bar = t(lang, "backfill_pages_open", done=p.pages_done)
+    line = t(
+        lang, "backfill_bar", source=p.source, bar=bar, articles=p.articles_stored,
+        requests=p.requests,
+    )  # fmt: skip
+    if p.failures:
+        line += t(lang, "backfill_failures", n=p.failures)
+    return line + (t(lang, "backfill_finished") if p.finished else "")
 
 
 def backfill(
@@ -288,6 +314,7 @@ def backfill(
     since: date | None,
     restart: bool = False,
     out: TextIO | None = None,
+    lang: str = "vi",
 ) -> int:
     """Walk older listing pages of one source (or all) into the database, alerting no one;
     resumes where the last run stopped. 0 when every walk ended or reached its limit."""
@@ -297,20 +324,21 @@ def backfill(
         return 2
     chosen = [s for s in sources if name is None or s.name == name]
     if not chosen:
-        names = ", ".join(s.name for s in sources) or "-"
-        print(f"Không có nguồn '{name}' trong {settings.sources_file} ({names})", file=stream)
+        _no_source(settings, name or "", sources, lang)
         return 2
     engine = make_engine(settings.database_url)
     tty = stream.isatty()
 
     def show(p: Progress) -> None:
-        line = progress_bar(p)
+        line = progress_bar(p, lang)
         if tty:
             stream.write("\r" + line[:200].ljust(100))
         else:
             stream.write(f"{line} · {p.where}\n")
         for error in p.errors:
-            stream.write(("\n" if tty else "") + f"  lỗi / failed: {error}\n")
+            stream.write(
+                ("\n" if tty else "") + t(lang, "backfill_failed_page", error=error) + "\n"
+            )
         stream.flush()
 
     async def go() -> int:
@@ -326,10 +354,11 @@ def backfill(
                     )  # fmt: skip
                 except SourceError as exc:
                     failed += 1
-                    stream.write(f"\n{source.name}: {describe(exc.reason)} ({exc}); chạy lại để"
-                                 " tiếp tục / run again to resume\n")  # fmt: skip
+                    what = describe(exc.reason, lang)
+                    stopped = t(lang, "backfill_stopped", source=source.name, what=what, error=exc)
+                    stream.write(f"\n{stopped}\n")
                     continue
-                stream.write(("\n" if tty else "") + progress_bar(done) + "\n")
+                stream.write(("\n" if tty else "") + progress_bar(done, lang) + "\n")
         finally:
             await fetcher.aclose()
         return 1 if failed else 0

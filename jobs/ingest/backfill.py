@@ -98,20 +98,6 @@ class Progress:
     errors: list[str] = field(default_factory=list)
 
 
-def progress_bar(p: Progress, width: int = 30) -> str:
-    """ "dukcqt [#######-------] 12/50 trang · 230 bài · 130 yêu cầu" (no total: a count)."""
-    if p.pages_limit:
-        filled = min(width, width * p.pages_done // max(1, p.pages_limit))
-        bar = f"[{'#' * filled}{'-' * (width - filled)}] {p.pages_done}/{p.pages_limit} trang"
-    else:
-        bar = f"{p.pages_done} trang"
-    end = " · xong" if p.finished else ""
-    return (
-        f"{p.source} {bar} · {p.articles_stored} bài mới · {p.requests} yêu cầu"
-        f"{f' · {p.failures} lỗi' if p.failures else ''}{end}"
-    )
-
-
 def _day_url(template: str, day: date) -> str:
     return template.format(dd=f"{day.day:02d}", mm=f"{day.month:02d}", yyyy=f"{day.year:04d}")
 

@@ -15,7 +15,8 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from jobs.ingest.backfill import HostGate, Progress, backfill_source, progress_bar
+from bot.cli_verbs import progress_bar
+from jobs.ingest.backfill import HostGate, Progress, backfill_source
 from jobs.ingest.fetch import Fetcher
 from jobs.ingest.sources import SourceConfig
 from storage.backfill import get_backfill
