@@ -1,36 +1,34 @@
-"""CLI verbs: `poll --once`, `sources list`, `sources test URL`, `queue`."""
+"""CLI verbs: `poll --once`, `sources list`, `sources test`, `backfill`, `queue`."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
 from collections.abc import Callable
-from datetime import datetime
-from typing import TypeVar
+from datetime import date, datetime
+from typing import TextIO, TypeVar
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
 from sqlmodel import Session
 
+from bot.cli_dryrun import format_dry_run
 from bot.i18n import REASONS, t
 from bot.settings import Settings
+from jobs.ingest.backfill import HostGate, Progress, backfill_source
+from jobs.ingest.dryrun import TEST_ARTICLES, DryRun, dry_run
 from jobs.ingest.errors import SourceError
-from jobs.ingest.fetch import Fetcher, FetchResult
-from jobs.ingest.items import ListingItem, ParsedArticle
-from jobs.ingest.parse_feed import parse_feed
-from jobs.ingest.parse_html import parse_article, parse_listing
+from jobs.ingest.fetch import Fetcher
 from jobs.ingest.poll import OnStored, PollReport, poll_all
 from jobs.ingest.sources import Selectors, SourceConfig, load_sources
 from storage.articles import list_source_states
+from storage.backfill import list_backfills
 from storage.datequery import DAY_TIME_FORMAT
 from storage.db import make_engine, session_scope, upgrade
 from storage.deliveries import pending_by_platform
 from storage.types import utcnow
 
 T = TypeVar("T")
-
-# The dry run prints at most this many listing items and body characters.
-TEST_ITEMS = 20
-TEST_BODY_CHARS = 3000
 
 
 def describe(reason: str, lang: str = "vi") -> str:
@@ -157,14 +155,23 @@ def sources_list(settings: Settings) -> int:
     sources = _sources(settings)
     if sources is None:
         return 2
-    states = _read(settings, list_source_states)
+    states, backfills = _read(settings, lambda s: (list_source_states(s), list_backfills(s)))
+    walks = {
+        name: f"{w.pages_done} trang, {w.articles_stored} bài" + (" (xong)" * bool(w.finished_at))
+        for name, w in backfills.items()
+    }
     tz = settings.tz
     rows = []
     for src in sources:
         st = states.get(src.name)
         if st is None:
-            rows.append([src.name, src.kind, "never polled", "-", "0", "-", ""])
+            rows.append(
+                [src.name, src.kind, "never polled", "-", "0", "-", "", walks.get(src.name, "-")]
+            )
             continue
+        notes = ["layout changed"] if st.layout_changed else []
+        if st.ambiguous_dates:
+            notes.append(f"{st.ambiguous_dates} ambiguous dates: set date_order")
         error = (
             f"{st.last_error}: {describe(st.last_error)} ({_when(st.last_error_at, tz)})"
             if st.last_error
@@ -178,79 +185,186 @@ def sources_list(settings: Settings) -> int:
                 error,
                 str(st.consecutive_failures),
                 _when(st.next_attempt_at, tz),
-                "layout changed" if st.layout_changed else "",
+                "; ".join(notes),
+                walks.get(src.name, "-"),
             ]
         )
-    header = ["source", "kind", "last success", "last error", "failures", "next attempt", ""]
+    header = [
+        "source",
+        "kind",
+        "last success",
+        "last error",
+        "failures",
+        "next attempt",
+        "",
+        "backfill",
+    ]
     print(_table(header, rows))
     return 0
 
 
-def sources_test(settings: Settings, url: str, kind: str | None, allow_private: bool) -> int:
-    """Dry run: fetch `url`, print what would be extracted; touches no database."""
+def sources_test(
+    settings: Settings,
+    url: str | None,
+    kind: str | None,
+    allow_private: bool,
+    *,
+    source_name: str | None = None,
+    selectors: list[str] | None = None,
+    articles: int = TEST_ARTICLES,
+    lang: str = "vi",
+) -> int:
+    """Dry run of a URL or of a named source of SOURCES_FILE: the listing, then each tested
+    article page's outcome (jobs.ingest.dryrun); touches no database. 0 when all read."""
+    source = None
+    if source_name is not None:
+        sources = _sources(settings)
+        if sources is None:
+            return 2
+        source = next((s for s in sources if s.name == source_name), None)
+        if source is None:
+            _no_source(settings, source_name, sources, lang)
+            return 2
+        url = url or source.urls[0]
+        kind = kind or source.kind
+    if url is None:
+        print(t(lang, "cli_url_or_source"), file=sys.stderr)
+        return 2
     try:
-        lines = asyncio.run(_dry_run(settings, url, kind, allow_private))
+        chosen = _merge_selectors(source.selectors if source else Selectors(), selectors or [])
+    except ValueError as exc:
+        print(t(lang, "cli_bad_selector", error=exc), file=sys.stderr)
+        return 2
+
+    async def go() -> DryRun:
+        fetcher = _fetcher(settings)
+        try:
+            return await dry_run(
+                fetcher, url=url, tz=settings.tz, now=utcnow(), kind=kind, source=source,
+                selectors=chosen, allow_private=allow_private, articles=articles,
+            )  # fmt: skip
+        finally:
+            await fetcher.aclose()
+
+    try:
+        run = asyncio.run(go())
     except SourceError as exc:
-        what = describe(exc.reason)
-        print(t("vi", "cli_error", what=what, reason=exc.reason, error=exc), file=sys.stderr)
-        return 1
-    print("\n".join(lines))
-    return 0
-
-
-def _looks_like_feed(result: FetchResult) -> bool:
-    ctype = (result.content_type or "").lower()
-    head = result.body[:512].lstrip().lower()
-    return any(t in ctype for t in ("xml", "rss", "atom")) or head.startswith(
-        (b"<?xml", b"<rss", b"<feed")
-    )
-
-
-async def _dry_run(
-    settings: Settings, url: str, kind: str | None, allow_private: bool
-) -> list[str]:
-    fetcher = _fetcher(settings)
-    tz = settings.tz
-    try:
-        listing = await fetcher.fetch(url, allow_private=allow_private)
-        kind = kind or ("rss" if _looks_like_feed(listing) else "html")
-        content: dict[str, str] = {}
-        if kind == "rss":
-            items, content = parse_feed(listing.body, base_url=listing.url, tz=tz)
-        else:
-            found = parse_listing(
-                listing.text(), base_url=listing.url, selectors=Selectors(), tz=tz
-            )
-            items = found.items
-        lines = [f"{url} ({kind}): {len(items)} items", ""]
-        lines += [_item_line(i, tz) for i in items[:TEST_ITEMS]]
-        if not items:
-            lines.append("Không tìm thấy bài viết nào: cần khai báo selectors cho nguồn này.")
-            return lines
-        first = items[0]
-        body = content.get(first.guid or "") or content.get(first.url)
-        if body is None:
-            page = await fetcher.fetch(first.url, allow_private=allow_private)
-            article = parse_article(page.text(), url=page.url, selectors=Selectors(), tz=tz)
-        else:
-            article = ParsedArticle(first.url, first.title, first.published, body, first.summary)
-        lines += ["", "first article:", *_article_lines(article, tz)]
-        return lines
-    finally:
-        await fetcher.aclose()
-
-
-def _item_line(item: ListingItem, tz: ZoneInfo) -> str:
-    return f"- {_when(item.published, tz):16}  {item.title}\n  {item.url}"
-
-
-def _article_lines(article: ParsedArticle, tz: ZoneInfo) -> list[str]:
-    body = article.body
-    if len(body) > TEST_BODY_CHARS:
-        body = body[:TEST_BODY_CHARS] + t(
-            "vi", "cli_more_chars", n=len(article.body) - TEST_BODY_CHARS
+        what = describe(exc.reason, lang)
+        print(
+            t(lang, "cli_listing_failed", url=url, what=what, reason=exc.reason, error=exc),
+            file=sys.stderr,
         )
-    lines = [f"title: {article.title}", f"date:  {_when(article.published, tz)}"]
-    lines += [f"link:  {article.url}", "", body]
-    lines += [f"attachment: {name} {link}" for name, link in article.attachments]
-    return lines
+        return 1
+    print("\n".join(format_dry_run(run, tz=settings.tz, describe=describe, lang=lang)))
+    return 0 if run.ok else 1
+
+
+def _no_source(settings: Settings, name: str, sources: list[SourceConfig], lang: str) -> None:
+    names = ", ".join(s.name for s in sources) or "-"
+    path = settings.sources_file
+    print(t(lang, "cli_no_source", name=name, path=path, names=names), file=sys.stderr)
+
+
+def _merge_selectors(base: Selectors, pairs: list[str]) -> Selectors:
+    """The source's selectors with `key=css` pairs from the command line on top."""
+    values = base.model_dump()
+    for pair in pairs:
+        key, sep, css = pair.partition("=")
+        if not sep or key.strip() not in values:
+            raise ValueError(f"{pair!r}: key ∈ {', '.join(values)}")
+        values[key.strip()] = css
+    try:
+        return Selectors.model_validate(values)
+    except ValidationError as exc:
+        raise ValueError(exc.errors()[0]["msg"]) from None
+
+
+def parse_day(text: str) -> date:
+    """ "16/12/2011" or "2011-12-16" as a date; ValueError (its message for the user) otherwise."""
+    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text.strip(), fmt).date()  # noqa: DTZ007 (a date only)
+        except ValueError:
+            continue
+    raise ValueError(t("vi", "cli_bad_day", text=repr(text)))
+
+
+def progress_bar(p: Progress, lang: str = "vi", width: int = 30) -> str:
+    """ "dukcqt [#######-------] 12/50 trang · 230 bài mới · 130 yêu cầu" (no limit: a count)."""
+    if p.pages_limit:
+        filled = min(width, width * p.pages_done // max(1, p.pages_limit))
+        pages = t(lang, "backfill_pages", done=p.pages_done, limit=p.pages_limit)
+        bar = f"[{'#' * filled}{'-' * (width - filled)}] {pages}"
+    else:
+        bar = t(lang, "backfill_pages_open", done=p.pages_done)
+    line = t(
+        lang, "backfill_bar", source=p.source, bar=bar, articles=p.articles_stored,
+        requests=p.requests,
+    )  # fmt: skip
+    if p.failures:
+        line += t(lang, "backfill_failures", n=p.failures)
+    return line + (t(lang, "backfill_finished") if p.finished else "")
+
+
+def backfill(
+    settings: Settings,
+    name: str | None,
+    *,
+    pages: int | None,
+    since: date | None,
+    restart: bool = False,
+    out: TextIO | None = None,
+    lang: str = "vi",
+) -> int:
+    """Walk older listing pages of one source (or all) into the database, alerting no one;
+    resumes where the last run stopped. 0 when every walk ended or reached its limit."""
+    stream = out or sys.stderr
+    sources = _sources(settings)
+    if sources is None:
+        return 2
+    chosen = [s for s in sources if name is None or s.name == name]
+    if not chosen:
+        _no_source(settings, name or "", sources, lang)
+        return 2
+    engine = make_engine(settings.database_url)
+    tty = stream.isatty()
+
+    def show(p: Progress) -> None:
+        line = progress_bar(p, lang)
+        if tty:
+            stream.write("\r" + line[:200].ljust(100))
+        else:
+            stream.write(f"{line} · {p.where}\n")
+        for error in p.errors:
+            stream.write(
+                ("\n" if tty else "") + t(lang, "backfill_failed_page", error=error) + "\n"
+            )
+        stream.flush()
+
+    async def go() -> int:
+        fetcher = _fetcher(settings)
+        gate = HostGate(settings.backfill_pause_seconds)
+        failed = 0
+        try:
+            for source in chosen:
+                try:
+                    done = await backfill_source(
+                        source, fetcher=fetcher, engine=engine, tz=settings.tz, clock=utcnow,
+                        gate=gate, pages=pages, since=since, restart=restart, on_progress=show,
+                    )  # fmt: skip
+                except SourceError as exc:
+                    failed += 1
+                    what = describe(exc.reason, lang)
+                    stopped = t(lang, "backfill_stopped", source=source.name, what=what, error=exc)
+                    stream.write(f"\n{stopped}\n")
+                    continue
+                stream.write(("\n" if tty else "") + progress_bar(done, lang) + "\n")
+        finally:
+            await fetcher.aclose()
+        return 1 if failed else 0
+
+    try:
+        upgrade(engine)
+        return asyncio.run(go())
+    finally:
+        engine.dispose()

@@ -33,10 +33,18 @@ COMMANDS: list[tuple[str, str, dict[str, str]]] = [
     (
         "subscribe",
         "cải cách hành chính",
-        {"vi": "Nhận tin theo chủ đề (bỏ trống: mọi tin)", "en": "Alerts for a topic (none: all)"},
+        {
+            "vi": "Nhận tin theo chủ đề (bỏ trống: mọi tin; nguồn <tên> [chủ đề]: một nguồn)",
+            "en": "Alerts for a topic (none: all; source <name> [topic]: one source)",
+        },
     ),
     ("unsubscribe", "all", {"vi": "Bỏ theo dõi chủ đề", "en": "Stop alerts for a topic"}),
     ("subscriptions", "", {"vi": "Các chủ đề đang theo dõi", "en": "Your topics"}),
+    (
+        "sources",
+        "",
+        {"vi": "Các nguồn tin (quản trị: tình trạng)", "en": "Sources (admins: health)"},
+    ),
     (
         "digest",
         "daily 07:30",
@@ -56,7 +64,6 @@ ADMIN_COMMANDS: list[tuple[str, str, dict[str, str]]] = [
         {"vi": "Gửi thông báo (mọi người hoặc một chủ đề)", "en": "Announce (all or a topic)"},
     ),
     ("stats", "", {"vi": "Thống kê", "en": "Statistics"}),
-    ("sources", "", {"vi": "Tình trạng các nguồn", "en": "Health of each source"}),
 ]
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -289,6 +296,100 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Error: {what} ({reason}: {error})",
     },
     "cli_more_chars": {"vi": " … (+{n} ký tự)", "en": " … (+{n} characters)"},
+    "dry_head": {"vi": "{url} ({kind}): {n} mục / items", "en": "{url} ({kind}): {n} items"},
+    "dry_is_feed": {
+        "vi": 'Đây là nguồn tin RSS/Atom, không phải trang HTML: dùng --kind rss (kind = "rss" '
+        "trong tệp nguồn) / this is a feed, not an HTML page",
+        "en": 'This is an RSS/Atom feed, not an HTML page: use --kind rss (kind = "rss")',
+    },
+    "dry_is_html": {
+        "vi": "Đây là trang HTML, không phải RSS/Atom (--kind {given}): dùng --kind html "
+        '(kind = "html") / this is an HTML page, not a feed',
+        "en": 'This is an HTML page, not a feed (--kind {given}): use --kind html (kind = "html")',
+    },
+    "dry_feed_link": {
+        "vi": "Trang có nguồn RSS/Atom / the page links a feed: {url}",
+        "en": "The page links a feed: {url}",
+    },
+    "dry_order_dmy": {
+        "vi": "Ngày tháng / dates: ngày trước tháng (dmy) ({reason})",
+        "en": "Dates: day first (dmy) ({reason})",
+    },
+    "dry_order_mdy": {
+        "vi": "Ngày tháng / dates: tháng trước ngày (mdy) ({reason})",
+        "en": "Dates: month first (mdy) ({reason})",
+    },
+    "dry_ambiguous": {
+        "vi": '{n} ngày mơ hồ (9/12 hay 12/9?) bị bỏ trống: đặt date_order = "dmy" hoặc "mdy"',
+        "en": '{n} ambiguous dates (9/12 or 12/9?) left empty: set date_order = "dmy" or "mdy"',
+    },
+    "dry_articles": {
+        "vi": "Trang bài viết / article pages ({n} đầu tiên):",
+        "en": "Article pages (the first {n}):",
+    },
+    "dry_chars": {"vi": "{n} ký tự", "en": "{n} characters"},
+    "dry_first": {
+        "vi": "Bài đầu tiên đọc được / first article read:",
+        "en": "First article read:",
+    },
+    "dry_no_items": {
+        "vi": "Không tìm thấy bài viết nào: cần khai báo selectors cho nguồn này.",
+        "en": "No article found: this source needs selectors.",
+    },
+    "dry_keys": {
+        "vi": "Các khoá của [source.selectors] (CSS) / selector keys:",
+        "en": "Keys of [source.selectors] (CSS):",
+    },
+    "selector_item": {"vi": "mỗi mục của danh sách", "en": "one listing entry"},
+    "selector_link": {"vi": "liên kết tới bài (trong mục)", "en": "the article link (in item)"},
+    "selector_title": {"vi": "tiêu đề trong mục", "en": "title inside item"},
+    "selector_date": {"vi": "ngày trong mục", "en": "date inside item"},
+    "selector_summary": {"vi": "tóm tắt trong mục", "en": "summary inside item"},
+    "selector_article_title": {"vi": "tiêu đề trang bài", "en": "article page title"},
+    "selector_article_date": {"vi": "ngày trên trang bài", "en": "article page date"},
+    "selector_article_body": {"vi": "nội dung bài", "en": "article body"},
+    "dry_pattern": {
+        "vi": "Mẫu liên kết lặp lại nhiều nhất ({n} lần), ví dụ {url}",
+        "en": "Most repeated link pattern ({n} links), e.g. {url}",
+    },
+    "dry_try": {"vi": "Thử / try:  {command}", "en": "Try:  {command}"},
+    "dry_in_file": {
+        "vi": "Trong tệp nguồn / in the sources file:",
+        "en": "In the sources file:",
+    },
+    "cli_listing_failed": {
+        "vi": "Lỗi khi tải trang danh sách {url}: {what} ({reason}: {error})",
+        "en": "Could not read the listing page {url}: {what} ({reason}: {error})",
+    },
+    "cli_no_source": {
+        "vi": "Không có nguồn '{name}' trong {path} ({names})",
+        "en": "No source '{name}' in {path} ({names})",
+    },
+    "cli_url_or_source": {
+        "vi": "Cần URL hoặc --source TÊN",
+        "en": "Give a URL or --source NAME",
+    },
+    "cli_bad_selector": {
+        "vi": "Selector không hợp lệ: {error} (dùng key=css)",
+        "en": "Invalid selector: {error} (use key=css)",
+    },
+    "cli_bad_day": {
+        "vi": "Ngày không hợp lệ: {text} (dd/mm/yyyy)",
+        "en": "Invalid date: {text} (dd/mm/yyyy)",
+    },
+    "backfill_bar": {
+        "vi": "{source} {bar} · {articles} bài mới · {requests} yêu cầu",
+        "en": "{source} {bar} · {articles} new articles · {requests} requests",
+    },
+    "backfill_pages": {"vi": "{done}/{limit} trang", "en": "{done}/{limit} pages"},
+    "backfill_pages_open": {"vi": "{done} trang", "en": "{done} pages"},
+    "backfill_failures": {"vi": " · {n} lỗi", "en": " · {n} failed"},
+    "backfill_finished": {"vi": " · xong", "en": " · done"},
+    "backfill_failed_page": {"vi": "  lỗi: {error}", "en": "  failed: {error}"},
+    "backfill_stopped": {
+        "vi": "{source}: {what} ({error}); chạy lại để tiếp tục",
+        "en": "{source}: {what} ({error}); run again to resume",
+    },
     "sources_none": {
         "vi": "Chưa nguồn nào được quét.",
         "en": "No source has been polled yet.",
@@ -297,6 +398,27 @@ MESSAGES: dict[str, dict[str, str]] = {
     "sources_skipped": {
         "vi": "Bỏ qua {n} mục không đọc được ở lần quét cuối (lý do gần nhất: {why})",
         "en": "{n} unreadable items skipped by the last poll (latest reason: {why})",
+    },
+    "sources_list_title": {"vi": "Các nguồn tin:", "en": "Sources:"},
+    "sources_list_none": {"vi": "Chưa có nguồn nào.", "en": "No source is configured."},
+    "sources_list_hint": {
+        "vi": "Nhận tin của một nguồn: /subscribe nguồn {name} (thêm chủ đề nếu muốn)",
+        "en": "Alerts from one source: /subscribe source {name} (a topic may follow)",
+    },
+    "source_unknown": {
+        "vi": "Không có nguồn “{source}”. Các nguồn:",
+        "en": "There is no source “{source}”. Sources:",
+    },
+    "in_source": {"vi": "{topic} (nguồn {source})", "en": "{topic} (source {source})"},
+    "sources_backfill": {
+        "vi": "Lấy tin cũ: {pages} trang, {articles} bài, {state}",
+        "en": "Backfill: {pages} pages, {articles} articles, {state}",
+    },
+    "backfill_running": {"vi": "đang chạy (cập nhật {at})", "en": "in progress (updated {at})"},
+    "backfill_done": {"vi": "xong {at}", "en": "done {at}"},
+    "sources_ambiguous": {
+        "vi": "{n} ngày mơ hồ (9/12 hay 12/9?) chưa lưu: khai báo date_order",
+        "en": "{n} ambiguous dates (9/12 or 12/9?) not stored: set date_order",
     },
     "sources_line": {
         "vi": "Lần thành công cuối: {ok}; lỗi liên tiếp: {fails}; số mục lần cuối: {items}",

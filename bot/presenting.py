@@ -11,6 +11,7 @@ from bot.i18n import t
 from jobs.delivery.reply import Button, Inline, Link, Reply, Text
 from storage.datequery import fmt
 from storage.search import MARK_CLOSE, MARK_OPEN  # the marks it wraps matched words in
+from storage.source_names import display_name
 
 SUMMARY_CHARS = 200
 LIST_TITLE_CHARS = 300  # like a digest line: a 20-item list stays one or two messages
@@ -67,7 +68,7 @@ def _item_lines(n: int, item: Listed, tz: ZoneInfo, snippet: str | None) -> list
     title = _short(item.title.strip() or item.url, LIST_TITLE_CHARS)
     lines: list[list[Inline]] = [[Text(f"{n}. "), Link(title, item.url)]]
     day = article_day(item, tz)
-    meta = " · ".join(x for x in (fmt_date(day) if day else "", item.source) if x)
+    meta = " · ".join(x for x in (fmt_date(day) if day else "", display_name(item.source)) if x)
     if meta:
         lines.append([Text(meta, italic=True)])
     if snippet:

@@ -73,6 +73,8 @@ def services_for(settings: Settings, engine: Engine, *, flood_limited: bool = Tr
     """The command logic's services; the console's one user is never rate limited."""
     unlimited = RateLimiter(burst=1_000_000, per_second=1_000_000.0)
     limiter = RateLimiter() if flood_limited else unlimited
+    with contextlib.suppress(OSError, ValueError):  # the sources' display names, for /sources
+        load_sources(settings.sources_file)  # a broken file is reported where polling starts
     return Services(engine=engine, tz=settings.tz, limiter=limiter)
 
 

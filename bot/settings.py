@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     # issue 10: what /healthz calls down
     health_stale_intervals: int = Field(default=3, ge=1)
     health_queue_max_age_seconds: int = Field(default=900, ge=1)
+    # issue 13: backfill politeness (one request in flight per host, this pause in between)
+    backfill_pause_seconds: float = Field(default=1.0, ge=0.0, le=60.0)
 
     @field_validator("timezone")
     @classmethod

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, update
+from sqlalchemy import Table, and_, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -130,6 +130,7 @@ def store_articles(
         # Keys a concurrent poll inserted first are compared like any stored row below.
         lost = [row["key"] for row in fresh if row["key"] not in inserted]
         stored.update(_hashes(session, keys=lost))
+    _fill_dates(session, [latest[key][0] for key in stored])
     edited: list[str] = []
     for key, stored_hash in sorted(stored.items()):
         article, content_hash = latest[key]
@@ -147,6 +148,24 @@ def store_articles(
         result.new = sorted(rows, key=lambda a: a.id or 0)
         refresh_statistics(session)  # a first poll can store a whole archive at once
     return result
+
+
+def _fill_dates(session: Session, articles: list[ArticleBase]) -> None:
+    """Give stored rows without a date the date now known (a day/month order settled since:
+    jobs.ingest.date_order); a date once stored is never rewritten by this."""
+    rows = [
+        {"k": a.key, "p": a.published_at, "d": a.local_date}
+        for a in articles
+        if a.published_at is not None
+    ]
+    if not rows:
+        return
+    stmt = (
+        update(ARTICLES)
+        .where(and_(ARTICLES.c.key == bindparam("k"), ARTICLES.c.published_at.is_(None)))
+        .values(published_at=bindparam("p"), local_date=bindparam("d"))
+    )
+    session.connection().execute(stmt, rows)
 
 
 def _claim_edit(

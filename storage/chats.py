@@ -122,9 +122,11 @@ def add_subscription(
     *,
     chat_id: int,
     topic: str,
+    source: str = "",
     max_topics: int = MAX_TOPICS_PER_CHAT,
 ) -> AddOutcome:
-    """Subscribe the chat to a topic (empty topic = every new article)."""
+    """Subscribe the chat to a topic (empty topic = every new article), within one source's
+    articles when `source` names one ("" = every source)."""
     shown = normalize(topic)
     if len(shown) > MAX_TOPIC_CHARS:
         return AddOutcome.TOO_LONG
@@ -132,7 +134,9 @@ def add_subscription(
     if shown and not folded:
         return AddOutcome.NO_WORDS
     exists = select(Subscription.id).where(
-        Subscription.chat_id == chat_id, Subscription.topic_folded == folded
+        Subscription.chat_id == chat_id,
+        Subscription.topic_folded == folded,
+        Subscription.source == source,
     )
     if session.exec(exists).first() is not None:
         return AddOutcome.EXISTS
@@ -141,16 +145,17 @@ def add_subscription(
     ).one()
     if count >= max_topics:
         return AddOutcome.TOO_MANY
-    session.add(Subscription(chat_id=chat_id, topic=shown, topic_folded=folded))
+    session.add(Subscription(chat_id=chat_id, topic=shown, topic_folded=folded, source=source))
     session.flush()
     return AddOutcome.ADDED
 
 
-def remove_subscription(session: Session, *, chat_id: int, topic: str) -> bool:
-    """Drop one topic (matched by its folded form); False when the chat did not have it."""
+def remove_subscription(session: Session, *, chat_id: int, topic: str, source: str = "") -> bool:
+    """Drop one topic (matched by its folded form, within `source`); False when absent."""
     stmt = delete(Subscription).where(
         col(Subscription.chat_id) == chat_id,
         col(Subscription.topic_folded) == topic_key(normalize(topic)),
+        col(Subscription.source) == source,
     )
     return bool(session.exec(stmt).rowcount)
 

@@ -68,6 +68,29 @@ class SourceState(SQLModel, table=True):
     layout_changed: bool = False
     skipped_items: int = 0  # items left out by the last poll (unreadable or unstorable)
     last_skip_reason: str | None = None
+    # "dmy" | "mdy" once the source's own dates settled it (jobs.ingest.date_order).
+    date_order: str | None = Field(default=None, max_length=3)
+    ambiguous_dates: int = 0  # dates of the last read left empty: day/month order unsettled
+
+
+class BackfillState(SQLModel, table=True):
+    """Progress of one source's archive crawl, saved after every listing page (resumable)."""
+
+    __tablename__ = "backfill_states"
+
+    source: str = Field(primary_key=True, max_length=100)
+    next_url: str | None = None  # the listing page to read next; None once the walk ended
+    next_day: date | None = None  # by-date pages: the next day to read (walking back)
+    pages_done: int = 0
+    pages_limit: int | None = None
+    since: date | None = None
+    articles_stored: int = 0
+    requests: int = 0
+    failures: int = 0
+    last_error: str | None = None
+    started_at: datetime = _utc(default_factory=utcnow)
+    updated_at: datetime = _utc(default_factory=utcnow)
+    finished_at: datetime | None = _utc(default=None)
 
 
 class HttpCacheEntry(SQLModel, table=True):
@@ -104,15 +127,18 @@ class Chat(SQLModel, table=True):
 
 
 class Subscription(SQLModel, table=True):
-    """A chat's topic; an empty `topic_folded` means every new article."""
+    """A chat's topic, within one source or any; an empty `topic_folded` means every article."""
 
     __tablename__ = "subscriptions"
-    __table_args__ = (UniqueConstraint("chat_id", "topic_folded", name="uq_subscriptions_topic"),)
+    __table_args__ = (
+        UniqueConstraint("chat_id", "source", "topic_folded", name="uq_subscriptions_topic"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(foreign_key="chats.id", ondelete="CASCADE", index=True)
     topic: str = ""
     topic_folded: str = Field(default="", index=True)
+    source: str = Field(default="", max_length=100)  # a source's name; "" = every source
     created_at: datetime = _utc(default_factory=utcnow)
 
 

@@ -14,9 +14,11 @@ from bot.i18n import t
 from jobs.delivery.reply import Inline, Reply, Text
 from storage import chats
 from storage.articles import list_source_states
+from storage.backfill import list_backfills
 from storage.datequery import DAY_TIME_FORMAT
 from storage.deliveries import counts_by_state, enqueue, new_row, pending_by_platform
-from storage.models import Article, Broadcast, Chat, Subscription
+from storage.models import Article, BackfillState, Broadcast, Chat, Subscription
+from storage.source_names import display_name
 
 MAX_BROADCAST_CHARS = 3500  # leaves room under Telegram's 4096 and Zalo's splitting
 _TOPIC = re.compile(r"\[([^\]]{1,100})\]\s*(.*)", re.DOTALL)
@@ -96,13 +98,15 @@ def stats(ctx: Ctx, _args: str) -> Reply:
 def sources(ctx: Ctx, _args: str) -> Reply:
     """/sources: each polled source with its last success, failures and last error."""
     states = list_source_states(ctx.session)
+    backfills = list_backfills(ctx.session)
     if not states:
         return Reply.plain(t(ctx.lang, "sources_none"))
     lines: list[list[Inline]] = [[Text(t(ctx.lang, "sources_title"), bold=True)]]
     for name, st in states.items():
         healthy = st.consecutive_failures == 0 and not st.layout_changed
         mark = "✅" if healthy else "⚠️"
-        lines.append([Text(f"{mark} {name}", bold=True)])
+        title = display_name(name)
+        lines.append([Text(f"{mark} {name}" + (f" — {title}" if title != name else ""), bold=True)])
         detail = t(
             ctx.lang,
             "sources_line",
@@ -116,4 +120,21 @@ def sources(ctx: Ctx, _args: str) -> Reply:
         if st.skipped_items:
             reason = (st.last_skip_reason or "")[:200]
             lines.append([Text(t(ctx.lang, "sources_skipped", n=st.skipped_items, why=reason))])
+        if st.ambiguous_dates:
+            lines.append([Text(t(ctx.lang, "sources_ambiguous", n=st.ambiguous_dates))])
+        if (walk := backfills.get(name)) is not None:
+            lines.append([Text(_backfill_line(ctx, walk))])
     return Reply(lines=lines)
+
+
+def _backfill_line(ctx: Ctx, walk: BackfillState) -> str:
+    done = walk.finished_at is not None
+    state = t(
+        ctx.lang,
+        "backfill_done" if done else "backfill_running",
+        at=_local(walk.finished_at if done else walk.updated_at, ctx),
+    )
+    return t(
+        ctx.lang, "sources_backfill", pages=walk.pages_done, articles=walk.articles_stored,
+        state=state,
+    )  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.commands.base import Ctx, may_change_chat, normalize_hhmm
+from bot.commands.by_source import shown, split_source, unknown_source
 from bot.i18n import ADMIN_COMMANDS, COMMANDS, LANGS, t
 from jobs.delivery.alerts import UNSUB_PREFIX
 from jobs.delivery.reply import Inline, Reply, Text
@@ -59,9 +60,18 @@ def _shown(topic: str) -> str:
 
 
 def subscribe(ctx: Ctx, args: str) -> Reply:
-    """/subscribe [topic]: no topic means every new article."""
-    outcome = chats.add_subscription(ctx.session, chat_id=ctx.chat_pk, topic=args)
+    """/subscribe [nguồn <source>] [topic]: no topic means every new article (of the source)."""
+    source, args, known = split_source(args)
+    if not known:
+        return unknown_source(ctx, source or "")
+    outcome = chats.add_subscription(
+        ctx.session, chat_id=ctx.chat_pk, topic=args, source=source or ""
+    )
     topic = _shown(args) or t(ctx.lang, "every_article")
+    if source:
+        topic = t(ctx.lang, "in_source", topic=topic, source=shown(source))
+    if outcome is AddOutcome.ADDED and source:
+        return Reply.plain(t(ctx.lang, "sub_topic", topic=topic))
     if outcome is AddOutcome.ADDED:
         return Reply.plain(
             t(ctx.lang, "sub_topic", topic=topic) if args else t(ctx.lang, "sub_all")
@@ -80,6 +90,16 @@ def unsubscribe(ctx: Ctx, args: str) -> Reply:
     """/unsubscribe <topic|all>."""
     if not args:
         return Reply.plain(t(ctx.lang, "unsub_usage"))
+    source, rest, known = split_source(args)
+    if source is not None:
+        if not known:
+            return unknown_source(ctx, source)
+        topic = t(ctx.lang, "in_source", topic=_shown(rest) or t(ctx.lang, "every_article"),
+                  source=shown(source))  # fmt: skip
+        done = chats.remove_subscription(
+            ctx.session, chat_id=ctx.chat_pk, topic=rest, source=source
+        )
+        return Reply.plain(t(ctx.lang, "unsub_done" if done else "unsub_missing", topic=topic))
     if fold_words(args) in _ALL_WORDS:
         if not may_change_chat(ctx):
             return Reply.plain(t(ctx.lang, "group_admin_only"))
@@ -109,7 +129,10 @@ def subscriptions(ctx: Ctx, _args: str) -> Reply:
         return Reply.plain(t(ctx.lang, "subs_none"), _delivery_line(ctx))
     lines: list[list[Inline]] = [[Text(t(ctx.lang, "subs_title"), bold=True)]]
     for sub in subs:
-        lines.append([Text(f"• {sub.topic or t(ctx.lang, 'every_article')}")])
+        topic = sub.topic or t(ctx.lang, "every_article")
+        if sub.source:
+            topic = t(ctx.lang, "in_source", topic=topic, source=shown(sub.source))
+        lines.append([Text(f"• {topic}")])
     lines.append([Text(_delivery_line(ctx), italic=True)])
     return Reply(lines=lines)
 

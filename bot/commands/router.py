@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from bot.commands import admin, lists, prefs
+from bot.commands import admin, by_source, lists, prefs
 from bot.commands.base import Command, Ctx, Request, Services, split_command
 from bot.flood import Verdict
 from bot.i18n import pick_language, t
@@ -28,11 +28,11 @@ COMMANDS: dict[str, Command] = {
     "digest": prefs.digest,
     "quiet": prefs.quiet,
     "lang": prefs.lang,
+    "sources": by_source.sources,  # names for everyone; admins also see health
 }
 ADMIN_COMMANDS: dict[str, Command] = {
     "broadcast": admin.broadcast,
     "stats": admin.stats,
-    "sources": admin.sources,
 }
 
 

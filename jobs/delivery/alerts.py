@@ -37,6 +37,7 @@ class AlertArticle:
     local_date: date | None
     summary: str
     body: str
+    source: str = ""  # the source's display name
 
 
 def day_label(article: AlertArticle, tz: ZoneInfo) -> str:
@@ -96,9 +97,9 @@ def alert_reply(
         [Text("🔔 " + words["topic"]), Text(topic or words["every"], bold=True)],
         [_link(_cap(article.title, TITLE_CHARS), article.url)],
     ]
-    day = day_label(article, tz)
-    if day:
-        lines.append([Text(day, italic=True)])
+    meta = " · ".join(x for x in (day_label(article, tz), article.source) if x)
+    if meta:
+        lines.append([Text(meta, italic=True)])
     snippet = first_sentences(article.summary or article.body)
     if snippet:
         lines.append([Text(snippet)])

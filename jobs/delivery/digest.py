@@ -13,6 +13,7 @@ from jobs.delivery.reply import Reply
 from storage.datequery import fmt
 from storage.deliveries import Claimed
 from storage.models import Article, Chat
+from storage.source_names import display_name
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ def alert_article(article: Article) -> AlertArticle:
         local_date=article.local_date,
         summary=article.summary,
         body=article.body,
+        source=display_name(article.source),
     )
 
 

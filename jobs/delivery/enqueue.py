@@ -68,7 +68,7 @@ def enqueue_alerts(
 
     Insert-ignore on (article_id, chat_id), so a retried poll never doubles a delivery.
     """
-    matched = [(a, matcher.match(_haystack(a))) for a in articles]
+    matched = [(a, matcher.match(_haystack(a), a.source)) for a in articles]
     chats = active_chats(session, ids={cid for _a, found in matched for cid in found})
     rows: list[dict[str, Any]] = []
     written = queued = 0

@@ -25,6 +25,7 @@ class Topic:
     chat_id: int
     topic: str
     folded: str
+    source: str = ""  # a source's name: only its articles match; "" = every source
 
 
 def article_haystack(title: str, summary: str, body: str) -> str:
@@ -70,8 +71,9 @@ class Matcher:
             automaton.make_automaton()
             self._automaton = automaton
 
-    def match(self, haystack: str) -> dict[int, Topic]:
-        """Per chat id, the topic found earliest in `haystack` (then "every article")."""
+    def match(self, haystack: str, source: str = "") -> dict[int, Topic]:
+        """Per chat id, the topic found earliest in `haystack` (then "every article"); a
+        topic bound to a source matches only that source's articles."""
         found: dict[int, Topic] = {}
         if self._automaton is not None:
             # A common topic occurs many times: keep each pattern once, in order of first end.
@@ -79,16 +81,18 @@ class Matcher:
             groups = self._groups
             for index in hits:
                 for chat_id, topic in groups[index]:
-                    if chat_id not in found:
+                    if chat_id not in found and (not topic.source or topic.source == source):
                         found[chat_id] = topic
         for topic in self._every:
-            if topic.chat_id not in found:
+            if topic.chat_id not in found and (not topic.source or topic.source == source):
                 found[topic.chat_id] = topic
         return found
 
-    def match_article(self, title: str, summary: str, body: str) -> dict[int, Topic]:
+    def match_article(
+        self, title: str, summary: str, body: str, source: str = ""
+    ) -> dict[int, Topic]:
         """`match` over an article's title, summary and body."""
-        return self.match(article_haystack(title, summary, body))
+        return self.match(article_haystack(title, summary, body), source)
 
 
 def plain_match(topics: Iterable[Topic], haystack: str) -> dict[int, Topic]:
@@ -128,7 +132,13 @@ def load_topics(session: Session) -> list[Topic]:
     """Every subscription as a Topic, oldest first (so ties go to the older topic)."""
     rows = session.exec(select(Subscription).order_by(Subscription.id))  # type: ignore[arg-type]
     return [
-        Topic(subscription_id=s.id or 0, chat_id=s.chat_id, topic=s.topic, folded=s.topic_folded)
+        Topic(
+            subscription_id=s.id or 0,
+            chat_id=s.chat_id,
+            topic=s.topic,
+            folded=s.topic_folded,
+            source=s.source,
+        )
         for s in rows
     ]
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from storage.text import fold, normalize
 
 MAX_DATE_LINE = 500  # a date line is short; longer text is cut before the regexes run
 MIN_YEAR, MAX_YEAR = 1900, 2999  # outside: a typo or a hostile feed, not a publication date
+# Order of the two leading numbers of "9/12/2026": day first (Vietnamese, the default) or
+# month first (.NET en-US feeds). None: refuse a date whose order matters (both <= 12).
+DateOrder = Literal["dmy", "mdy"]
 
 _TIME = (
     r"(?P<{p}h>\d{{1,2}})\s*[:hg]\s*(?P<{p}mi>\d{{2}})(?:\s*:\s*(?P<{p}s>\d{{2}}))?"
@@ -63,8 +67,13 @@ def _build(y: int, m: int, d: int, h: int, mi: int, s: int, tz: ZoneInfo) -> dat
     return plausible(local)
 
 
-def _from_dmy(match: re.Match[str], tz: ZoneInfo) -> datetime | None:
+def _from_dmy(match: re.Match[str], tz: ZoneInfo, order: DateOrder | None) -> datetime | None:
     g = match.groupdict()
+    first, second = int(g["d"]), int(g["m"])
+    if order is None and first != second and first <= 12 and second <= 12:
+        return None  # 9/12/2026: 9 December or 12 September, and nothing says which
+    if order == "mdy" or (order is None and second > 12):
+        first, second = second, first
     prefix = "a" if g["ah"] is not None else "b" if g["bh"] is not None else None
     h = mi = s = 0
     if prefix is not None:
@@ -73,10 +82,10 @@ def _from_dmy(match: re.Match[str], tz: ZoneInfo) -> datetime | None:
         if hour is None or mi > 59 or s > 59:
             hour, mi, s = 0, 0, 0  # a nonsense time keeps the date, not the time
         h = hour
-    return _build(int(g["y"]), int(g["m"]), int(g["d"]), h, mi, s, tz)
+    return _build(int(g["y"]), second, first, h, mi, s, tz)
 
 
-def _from_iso(match: re.Match[str], tz: ZoneInfo) -> datetime | None:
+def _from_iso(match: re.Match[str], tz: ZoneInfo, _order: DateOrder | None) -> datetime | None:
     g = match.groupdict()
     h, mi, s = int(g["h"] or 0), int(g["mi"] or 0), int(g["s"] or 0)
     if g["z"]:
@@ -90,16 +99,32 @@ def _from_iso(match: re.Match[str], tz: ZoneInfo) -> datetime | None:
     return _build(int(g["y"]), int(g["m"]), int(g["d"]), h, mi, s, tz)
 
 
-def parse_portal_datetime(text: str, *, tz: ZoneInfo) -> datetime | None:
+def numeric_date_parts(text: str) -> tuple[int, int] | None:
+    """The two leading numbers of the first "a/b/yyyy" date in `text` (evidence of order);
+    None when the text has none, or when an ISO or "ngày .. tháng" date comes first."""
+    folded = fold(normalize(text[:MAX_DATE_LINE]))
+    slash = _DMY.search(folded)
+    if slash is None:
+        return None
+    others = [m.start() for m in (_ISO.search(folded), _WORDS.search(folded)) if m is not None]
+    if others and min(others) < slash.start():
+        return None
+    return int(slash["d"]), int(slash["m"])
+
+
+def parse_portal_datetime(
+    text: str, *, tz: ZoneInfo, order: DateOrder | None = "dmy"
+) -> datetime | None:
     """The first valid date (and time) in a date line, as aware UTC; None when there is none.
 
     Times without a zone are local to `tz` (the portal prints Asia/Ho_Chi_Minh wall time).
+    `order` reads "a/b/yyyy" day first or month first; None refuses the ambiguous ones.
     """
     folded = fold(normalize(text[:MAX_DATE_LINE]))
     found: list[tuple[int, datetime]] = []
     for pattern, build in ((_ISO, _from_iso), (_DMY, _from_dmy)):
         for match in pattern.finditer(folded):
-            value = build(match, tz)
+            value = build(match, tz, order)
             if value is not None:
                 found.append((match.start(), value))
                 break
@@ -109,3 +134,24 @@ def parse_portal_datetime(text: str, *, tz: ZoneInfo) -> datetime | None:
         if value is not None:
             found.append((words.start(), value))
     return min(found, key=lambda pair: pair[0])[1] if found else None
+
+
+# A date-time stamp in an article URL: "...-20221224012650880.htm" (yyyymmddHHMMSS + ms).
+_URL_STAMP = re.compile(
+    r"[-_/](?P<y>(?:19|20)\d{2})(?P<m>\d{2})(?P<d>\d{2})(?P<h>\d{2})?(?P<mi>\d{2})?(?P<s>\d{2})?"
+    r"\d{0,6}(?:\.(?:html?|aspx|php|ecml|vnp)|/?$)",
+    re.IGNORECASE,
+)
+
+
+def date_in_url(url: str, *, tz: ZoneInfo) -> datetime | None:
+    """The publication stamp some portals put in article URLs, as aware UTC; else None."""
+    path = url.split("?", 1)[0].split("#", 1)[0]
+    match = _URL_STAMP.search(path)
+    if match is None:
+        return None
+    g = match.groupdict()
+    h, mi, s = int(g["h"] or 0), int(g["mi"] or 0), int(g["s"] or 0)
+    if h > 23 or mi > 59 or s > 59:
+        h = mi = s = 0
+    return _build(int(g["y"]), int(g["m"]), int(g["d"]), h, mi, s, tz)

@@ -29,6 +29,8 @@ class Health:
     layout_changed: bool = False
     skipped_items: int = 0
     last_skip_reason: str | None = None
+    date_order: str | None = None  # learnt from the source's own dates (jobs.ingest.date_order)
+    ambiguous_dates: int = 0  # dates of the last read left empty (order unsettled)
 
     @classmethod
     def from_record(cls, record: Any | None) -> Health:

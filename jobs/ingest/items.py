@@ -15,6 +15,9 @@ class ListingItem:
     published: datetime | None  # aware
     summary: str = ""
     guid: str | None = None  # feed GUID/id when known
+    date_text: str = ""  # the date as the page printed it (jobs.ingest.date_order re-reads it)
+    other_date: datetime | None = None  # the same item's date in an unambiguous field
+    url_date: datetime | None = None  # a stamp in the article URL (jobs.ingest.dates)
 
 
 @dataclass(frozen=True)
@@ -37,3 +40,4 @@ class ParsedArticle:
     # (name, absolute url) for pdf/doc/docx/xls/xlsx/zip/rar links
     attachments: tuple[tuple[str, str], ...] = ()
     guid: str | None = None
+    date_text: str = ""  # the date line as printed (re-read once the day/month order is known)

@@ -14,7 +14,13 @@ import defusedxml.ElementTree
 import feedparser
 from defusedxml import DefusedXmlException
 
-from jobs.ingest.dates import parse_portal_datetime, plausible
+from jobs.ingest.dates import (
+    DateOrder,
+    date_in_url,
+    numeric_date_parts,
+    parse_portal_datetime,
+    plausible,
+)
 from jobs.ingest.errors import NotAFeed, UnsafeDocument
 from jobs.ingest.html_blocks import absolute, blocks_of, load_document
 from jobs.ingest.items import ListingItem
@@ -34,19 +40,6 @@ _PERSON_TEXT = re.compile(
 _LONG_RUN = re.compile(rb"([^<]{%d})[^<]+" % MAX_TEXT_RUN)
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _HTML_TAG = re.compile(r"<[a-zA-Z/!]")
-_CHARREF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,12})|([0-9]{1,20}));")
-
-
-def _defuse_charref(match: re.Match[bytes]) -> bytes:
-    """A reference to a code point no text may hold (surrogate, beyond U+10FFFF) made U+FFFD
-    (NUL dropped): feedparser raises on them, which failed the whole feed."""
-    hexa, dec = match.group(1), match.group(2)
-    code = int(hexa, 16) if hexa else int(dec)
-    if code == 0:
-        return b""  # storage.text.storable drops a NUL too
-    if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
-        return b"&#xFFFD;"
-    return match.group(0)
 
 
 def _refuse_unsafe(data: bytes) -> None:
@@ -66,13 +59,28 @@ def _refuse_unsafe(data: bytes) -> None:
         pass  # malformed XML: feedparser's lenient parser decides whether it is still a feed
 
 
+_CHARREF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,12})|([0-9]{1,20}));")
+
+
+def _defuse_charref(match: re.Match[bytes]) -> bytes:
+    """A reference to a code point no text may hold (surrogate, beyond U+10FFFF) made U+FFFD
+    (NUL dropped): feedparser raises on them, which failed the whole feed."""
+    hexa, dec = match.group(1), match.group(2)
+    code = int(hexa, 16) if hexa else int(dec)
+    if code == 0:
+        return b""  # storage.text.storable drops a NUL too
+    if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+        return b"&#xFFFD;"
+    return match.group(0)
+
+
 def cap_fields(data: bytes) -> bytes:
     """The feed with person fields cut to MAX_PERSON_FIELD and huge text runs cut short."""
     data = _PERSON_TEXT.sub(rb"\1\2", _CHARREF.sub(_defuse_charref, data))
     return _LONG_RUN.sub(rb"\1", data)
 
 
-def _date(raw: str, tz: ZoneInfo) -> datetime | None:
+def _rfc_date(raw: str, tz: ZoneInfo) -> datetime | None:
     """RFC 822 or ISO dates with their zone; zone-less ones are the portal's local time."""
     try:
         parsed = parsedate_to_datetime(raw)
@@ -80,23 +88,36 @@ def _date(raw: str, tz: ZoneInfo) -> datetime | None:
         parsed = None
     if parsed is not None:
         return plausible(parsed if parsed.tzinfo else parsed.replace(tzinfo=tz))
-    return parse_portal_datetime(raw, tz=tz)
+    if numeric_date_parts(raw) is None:
+        return parse_portal_datetime(raw, tz=tz)  # ISO, "ngày .. tháng ..": no order to guess
+    return None
 
 
-def _entry_date(entry: Any, tz: ZoneInfo) -> datetime | None:
-    # dict.get: feedparser's own get maps a missing "updated" to "published", with a warning.
-    for key in ("published", "updated", "created"):
-        raw = dict.get(entry, key)
-        if isinstance(raw, str) and raw.strip() and (found := _date(raw.strip(), tz)):
-            return found
+def _entry_date(
+    entry: Any, tz: ZoneInfo, order: DateOrder | None
+) -> tuple[datetime | None, str, datetime | None]:
+    """(date, its text when it is "a/b/yyyy", the same date from an unambiguous field).
+
+    feedparser's own *_parsed values are not used for "a/b/yyyy" texts: it guesses the order.
+    """
+    raws = [dict.get(entry, k) for k in ("published", "updated", "created")]  # no aliasing
+    texts = [raw.strip() for raw in raws if isinstance(raw, str) and raw.strip()]
+    clear = [found for raw in texts if (found := _rfc_date(raw, tz)) is not None]
+    slashed = next((raw for raw in texts if numeric_date_parts(raw) is not None), "")
+    if texts and not _rfc_date(texts[0], tz) and slashed == texts[0]:
+        found = parse_portal_datetime(slashed, tz=tz, order=order)
+        return found, slashed, clear[0] if clear else None
+    if clear:
+        return clear[0], "", None
     for key in ("published_parsed", "updated_parsed"):
         stamp = dict.get(entry, key)
-        if stamp:
+        if stamp and not slashed:
             try:
-                return plausible(datetime.fromtimestamp(calendar.timegm(stamp), UTC))
+                stamped = plausible(datetime.fromtimestamp(calendar.timegm(stamp), UTC))
             except (OverflowError, ValueError, OSError):
-                return None
-    return None
+                stamped = None
+            return stamped, "", None
+    return None, slashed, None
 
 
 def html_to_text(html: str) -> str:
@@ -111,11 +132,17 @@ def html_to_text(html: str) -> str:
 
 
 def parse_feed(
-    data: bytes, *, base_url: str, tz: ZoneInfo, skipped: list[str] | None = None
+    data: bytes,
+    *,
+    base_url: str,
+    tz: ZoneInfo,
+    date_order: DateOrder | None = "dmy",
+    skipped: list[str] | None = None,
 ) -> tuple[list[ListingItem], dict[str, str]]:
     """Items of an RSS/Atom feed and, keyed by GUID and by URL, the bodies the feed carries
     (clean NFC paragraphs). UnsafeDocument for entities, NotAFeed for anything else.
 
+    "a/b/yyyy" dates are read in `date_order` (jobs.ingest.date_order settles it per source).
     An entry that cannot be read is left out and its reason appended to `skipped`.
     """
     _refuse_unsafe(data)
@@ -133,7 +160,7 @@ def parse_feed(
     bodies: dict[str, str] = {}
     for entry in entries[:MAX_ENTRIES]:
         try:
-            _read_entry(entry, base_url, tz, items, bodies)
+            _read_entry(entry, base_url, tz, date_order, items, bodies)
         except Exception as exc:  # one hostile entry must not lose the feed's others
             if skipped is not None:
                 skipped.append(f"entry: {type(exc).__name__}")
@@ -143,7 +170,12 @@ def parse_feed(
 
 
 def _read_entry(
-    entry: Any, base_url: str, tz: ZoneInfo, items: list[ListingItem], bodies: dict[str, str]
+    entry: Any,
+    base_url: str,
+    tz: ZoneInfo,
+    date_order: DateOrder | None,
+    items: list[ListingItem],
+    bodies: dict[str, str],
 ) -> None:
     guid = normalize(entry.get("id") or "") or None
     link = entry.get("link") or (guid if guid and guid.startswith("http") else "")
@@ -152,9 +184,18 @@ def _read_entry(
         return
     title = html_to_text(entry.get("title") or "").replace("\n\n", " ")
     summary = html_to_text(entry.get("summary") or "").replace("\n\n", " ")[:MAX_SUMMARY]
+    published, date_text, other = _entry_date(entry, tz, date_order)
+    url_date = date_in_url(url, tz=tz)
     items.append(
         ListingItem(
-            url=url, title=title, published=_entry_date(entry, tz), summary=summary, guid=guid
+            url=url,
+            title=title,
+            published=published or (url_date if not date_text else None),
+            summary=summary,
+            guid=guid,
+            date_text=date_text,
+            other_date=other,
+            url_date=url_date,
         )
     )
     contents = entry.get("content") or []

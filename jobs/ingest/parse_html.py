@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
-from jobs.ingest.dates import parse_portal_datetime
+from jobs.ingest.dates import DateOrder, date_in_url, numeric_date_parts, parse_portal_datetime
 from jobs.ingest.errors import LayoutNotRecognised, ParseError
 from jobs.ingest.html_blocks import (
     Block,
@@ -47,22 +47,44 @@ _CHROME_LINE = re.compile(
     r"|nguon\s*:)"
 )
 _SUMMARY_HINT = re.compile(r"sapo|summary|tomtat|mota|lead|desc|intro", re.IGNORECASE)
+# Image captions: <figcaption>, or a short block whose element (or a close ancestor) is named
+# like one (PhotoCMS_Caption, image_desc, chu-thich, <table class="image">...).
+_CAPTION_NAME = re.compile(r"caption|chu-?thich|image|img|photo|picture|figure", re.IGNORECASE)
+MAX_CAPTION = 300
+CAPTION_LEVELS = 3
 
 
-def _date_line(block: Block, tz: ZoneInfo) -> datetime | None:
+def _is_caption(block: Block) -> bool:
+    if block.text_chars > MAX_CAPTION:
+        return False
+    node: LexborNode | None = block.node
+    for _level in range(CAPTION_LEVELS):
+        if node is None or node.tag in ("body", "article", "main"):
+            return False
+        if node.tag in ("figcaption", "figure"):
+            return True
+        attrs = node.attributes
+        names = " ".join(v for k, v in attrs.items() if k in ("id", "class") and v)
+        if names and _CAPTION_NAME.search(names):
+            return True
+        node = node.parent
+    return False
+
+
+def _date_line(block: Block, tz: ZoneInfo, order: DateOrder | None) -> datetime | None:
     for line in block.lines:
         if len(line) <= MAX_DATE_LINE and _DATE_WORDS.search(fold(line)):
-            found = parse_portal_datetime(line, tz=tz)
+            found = parse_portal_datetime(line, tz=tz, order=order)
             if found is not None:
                 return found
     return None
 
 
-def _pure_date(block: Block, tz: ZoneInfo) -> datetime | None:
+def _pure_date(block: Block, tz: ZoneInfo, order: DateOrder | None) -> datetime | None:
     text = block.text
     if len(text) > 60 or sum(ch.isdigit() for ch in text) < 6:
         return None
-    return parse_portal_datetime(text, tz=tz)
+    return parse_portal_datetime(text, tz=tz, order=order)
 
 
 def _body_container(blocks: list[Block]) -> int | None:
@@ -99,31 +121,42 @@ def _title_index(blocks: list[Block], date_at: int | None) -> int | None:
 
 
 def _bare_date(
-    blocks: list[Block], container: int, tz: ZoneInfo
+    blocks: list[Block], container: int, tz: ZoneInfo, order: DateOrder | None
 ) -> tuple[int | None, datetime | None]:
     """A date alone on its line ("16/12/2011 08:30") just before or at the body's start."""
     first = next((i for i, b in enumerate(blocks) if container in b.path), None)
     if first is None:
         return None, None
     for i in range(max(0, first - 3), min(len(blocks), first + 2)):
-        if not blocks[i].chrome and (found := _pure_date(blocks[i], tz)) is not None:
+        if not blocks[i].chrome and (found := _pure_date(blocks[i], tz, order)) is not None:
             return i, found
     return None, None
 
 
-def _title_beside_date(block: Block, tz: ZoneInfo) -> str | None:
+def _title_beside_date(block: Block, tz: ZoneInfo, order: DateOrder | None) -> str | None:
     """The line just above the date line when both share one block (title<br>date)."""
     for i, line in enumerate(block.lines[1:], start=1):
         if len(line) <= MAX_DATE_LINE and _DATE_WORDS.search(fold(line)):
             above = block.lines[i - 1]
-            if parse_portal_datetime(line, tz=tz) and 10 <= len(above) <= MAX_TITLE:
+            if parse_portal_datetime(line, tz=tz, order=order) and 10 <= len(above) <= MAX_TITLE:
                 return above
     return None
 
 
-def _find_date(blocks: list[Block], tz: ZoneInfo) -> tuple[int | None, datetime | None]:
+def _located_text(block: Block, tz: ZoneInfo) -> str:
+    """The date line of a block found by _date_line or _pure_date, as printed."""
+    for line in block.lines:
+        dated = len(line) <= MAX_DATE_LINE and _DATE_WORDS.search(fold(line))
+        if dated and parse_portal_datetime(line, tz=tz) is not None:
+            return line
+    return block.text[:MAX_DATE_LINE]
+
+
+def _find_date(
+    blocks: list[Block], tz: ZoneInfo, order: DateOrder | None
+) -> tuple[int | None, datetime | None]:
     for i, block in enumerate(blocks):
-        if not block.chrome and (found := _date_line(block, tz)) is not None:
+        if not block.chrome and (found := _date_line(block, tz, order)) is not None:
             return i, found
     return None, None
 
@@ -134,7 +167,7 @@ def _paragraphs(blocks: list[Block], base: str) -> tuple[list[str], list[tuple[s
     for block in blocks:
         docs = [(text, url) for text, href in block.links if (url := absolute(base, href))]
         docs = [(text, url) for text, url in docs if is_attachment(url)]
-        if block.chrome or (block.link_density > 0.5 and not docs):
+        if block.chrome or (block.link_density > 0.5 and not docs) or _is_caption(block):
             continue
         if block.text_chars <= MAX_MARKER and _STOP.search(fold(block.text)):
             break
@@ -174,9 +207,21 @@ def _selected(doc: LexborHTMLParser, selector: str | None) -> str | None:
 
 
 def parse_article(
-    html: str | bytes, *, url: str, selectors: Selectors | None = None, tz: ZoneInfo
+    html: str | bytes,
+    *,
+    url: str,
+    selectors: Selectors | None = None,
+    tz: ZoneInfo,
+    date_order: DateOrder | None = "dmy",
 ) -> ParsedArticle:
-    """Title, date, clean NFC body paragraphs and attachment links of one article page."""
+    """Title, date, clean NFC body paragraphs and attachment links of one article page.
+
+    "a/b/yyyy" dates are read in `date_order`; None leaves an ambiguous one out. Without a
+    date on the page, a stamp in the URL ("...-20221224012650880.htm") is used.
+    """
+    # Dates are located reading "a/b/yyyy" day first; the located text is then read in the
+    # order asked for (None: an ambiguous one is left out, its text kept for the caller).
+    order: DateOrder = date_order or "dmy"
     sel = selectors or Selectors()
     doc = load_document(html)
     base = base_href(doc, url)
@@ -187,12 +232,16 @@ def parse_article(
     if not any(not b.chrome and b.text_chars >= MIN_PARAGRAPH for b in blocks):
         for block in blocks:  # a skin whose every class looks like chrome: ignore the hints
             block.chrome = False
-    date_at, published = _find_date(blocks, tz)
+    date_at, published = _find_date(blocks, tz, order)
     container = None if sel.article_body else _body_container(blocks)
     if date_at is None and container is not None:
-        date_at, published = _bare_date(blocks, container, tz)
+        date_at, published = _bare_date(blocks, container, tz, order)
+    date_text = _located_text(blocks[date_at], tz) if date_at is not None else ""
     if sel.article_date and (node := _first(doc, sel.article_date)) is not None:
-        published = parse_portal_datetime(normalize(node.text(separator=" ")), tz=tz)
+        date_text = normalize(node.text(separator=" "))[:MAX_DATE_LINE]
+        published = parse_portal_datetime(date_text, tz=tz, order=order)
+    if date_order is None and date_text:
+        published = parse_portal_datetime(date_text, tz=tz, order=None)
     title_at = _title_index(blocks, date_at)
     if sel.article_body:
         body_node = _first(doc, sel.article_body)
@@ -205,7 +254,7 @@ def parse_article(
     title = _selected(doc, sel.article_title) if sel.article_title else None
     if title is None:
         title = blocks[title_at].text if title_at is not None else ""
-        if date_at is not None and (inline := _title_beside_date(blocks[date_at], tz)):
+        if date_at is not None and (inline := _title_beside_date(blocks[date_at], tz, order)):
             title = inline
     if not title:
         page_title = doc.css_first("title")
@@ -225,11 +274,16 @@ def parse_article(
                 summary = block.text
     if published is None:
         stamp = _meta(doc, "article:published_time", "og:published_time", "pubdate", "date")
-        published = parse_portal_datetime(stamp, tz=tz) if stamp else None
+        if not date_text and stamp:
+            date_text = stamp[:MAX_DATE_LINE]
+            published = parse_portal_datetime(stamp, tz=tz, order=date_order)
+    if published is None and not (date_text and numeric_date_parts(date_text)):
+        published = date_in_url(url, tz=tz)  # no date shown: the URL's stamp
     return ParsedArticle(
         url=url,
         title=title[: MAX_TITLE * 2],
         published=published,
+        date_text=date_text,
         body="\n\n".join(lines),
         summary=summary,
         attachments=tuple(files),

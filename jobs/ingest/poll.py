@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,7 @@ from sqlalchemy.exc import (
 )
 from sqlmodel import Session
 
+from jobs.ingest.date_order import as_order
 from jobs.ingest.errors import LayoutNotRecognised, SourceError
 from jobs.ingest.fetch import Fetcher
 from jobs.ingest.health import Health, after_poll, is_due
@@ -113,6 +115,7 @@ async def _poll_locked(
         return report
     error: str | None = None
     items_seen: int | None = None
+    run.learned_order = as_order(health.date_order)
     try:
         await read_listings(run)
         await read_articles(run)
@@ -136,6 +139,9 @@ async def _poll_locked(
     new_health = after_poll(
         health, now=now, error=error, items_seen=items_seen, base=base, skipped=report.skipped_items
     )
+    if run.listing_changed:  # what this read taught about its dates (nothing on a 304)
+        learnt = run.verdict.order if run.verdict.learnt else health.date_order
+        new_health = replace(new_health, date_order=learnt, ambiguous_dates=run.verdict.ambiguous)
     await asyncio.to_thread(_save_health, engine, source.name, new_health)
     if new_health.consecutive_failures:
         report.failed = new_health.last_error

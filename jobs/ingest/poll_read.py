@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
-from jobs.ingest.dates import plausible
+from jobs.ingest.date_order import OrderVerdict, anchors_of, decide_order, resolve_items
+from jobs.ingest.dates import DateOrder, numeric_date_parts, parse_portal_datetime, plausible
 from jobs.ingest.errors import SourceError
 from jobs.ingest.fetch import Fetcher, FetchResult, Validators
 from jobs.ingest.items import ListingItem, ParsedArticle
@@ -76,6 +77,48 @@ class PollRun:
     listing_validators: dict[str, Validators] = field(default_factory=dict)
     article_validators: dict[str, Validators] = field(default_factory=dict)
     stored: list[tuple[ArticleBase, str]] = field(default_factory=list)
+    learned_order: DateOrder | None = None  # from the source's health (earlier reads)
+    verdict: OrderVerdict = field(default_factory=lambda: OrderVerdict(None, "none"))
+    fresh: bool = True  # items are being seen for the first time (a poll, not a backfill)
+    # Article pages whose date stayed ambiguous: index in `stored` -> the date as printed.
+    undated: dict[int, str] = field(default_factory=dict)
+
+    def settle_dates(self) -> None:
+        """Read the items' "a/b/yyyy" dates in the order their evidence settles."""
+        verdict = decide_order(
+            [item.date_text for item in self.items if item.date_text],
+            tz=self.tz,
+            now=self.now,
+            declared=self.source.date_order,
+            learned=self.learned_order,
+            anchors=anchors_of(self.items),
+            fresh=self.fresh,
+        )
+        self.items, self.verdict = resolve_items(self.items, verdict, tz=self.tz)
+
+    def settle_article_dates(self) -> None:
+        """With the order still unsettled after the listing, the article pages' own dates are
+        more evidence: settle on them all, then date the articles left undated."""
+        if self.verdict.order is not None or not self.undated:
+            return
+        texts = [i.date_text for i in self.items if i.date_text] + list(self.undated.values())
+        verdict = decide_order(
+            texts, tz=self.tz, now=self.now, learned=self.learned_order, fresh=self.fresh
+        )
+        still = 0
+        for index, text in self.undated.items():
+            published = parse_portal_datetime(text, tz=self.tz, order=verdict.order)
+            if published is None:
+                still += 1
+                continue
+            article, content_hash = self.stored[index]
+            when = published.astimezone(UTC)
+            dated = article.model_copy(
+                update={"published_at": when, "local_date": when.astimezone(self.tz).date()}
+            )
+            self.stored[index] = (dated, content_hash)
+        self.verdict = replace(verdict, ambiguous=self.verdict.ambiguous + still)
+        self.undated.clear()
 
 
 async def _fetch(run: PollRun, url: str, validators: Validators | None) -> FetchResult:
@@ -99,6 +142,7 @@ async def read_listings(run: PollRun) -> None:
             await _read_listing(run, start)
         except SourceError as exc:
             run.listing_error = run.listing_error or exc
+    run.settle_dates()
 
 
 async def _read_listing(run: PollRun, start: str) -> None:
@@ -138,14 +182,15 @@ async def _read_listing(run: PollRun, start: str) -> None:
         run.items.extend(items)
 
 
-def _item_key(run: PollRun, item: ListingItem) -> str:
+def item_key(source: SourceConfig, item: ListingItem) -> str:
+    """The stable key one listing item will be stored under (as poll and backfill agree)."""
     return article_key(
-        source=run.source.name,
+        source=source.name,
         url=item.url,
         guid=item.guid,
         title=item.title,
         published=plausible(item.published),
-        aliases=run.source.aliases,
+        aliases=source.aliases,
     )
 
 
@@ -158,11 +203,12 @@ def _skip(run: PollRun, item: ListingItem, exc: Exception) -> None:
 def _article(run: PollRun, parsed: ParsedArticle, item: ListingItem) -> None:
     """Normalise one article into run.stored."""
     source = run.source
-    run.stored.append(
-        to_article(
-            parsed, source=source.name, tz=run.tz, listing=item, aliases=source.aliases, now=run.now
-        )
+    article = to_article(
+        parsed, source=source.name, tz=run.tz, listing=item, aliases=source.aliases, now=run.now
     )
+    if article[0].published_at is None and numeric_date_parts(parsed.date_text):
+        run.undated[len(run.stored)] = parsed.date_text
+    run.stored.append(article)
 
 
 async def read_articles(run: PollRun) -> None:
@@ -170,7 +216,7 @@ async def read_articles(run: PollRun) -> None:
     items: dict[str, ListingItem] = {}
     for item in run.items:
         try:
-            items.setdefault(_item_key(run, item), item)
+            items.setdefault(item_key(run.source, item), item)
         except Exception as exc:  # one hostile item must not lose the listing's others
             run.report.skipped_items.append(f"{public_url(item.url)[:100]}: {type(exc).__name__}")
             log.warning("source %s: item skipped: %r", run.source.name, exc)
@@ -203,6 +249,7 @@ async def read_articles(run: PollRun) -> None:
             await _read_article(run, item, cached.get(item.url) if key in known else None)
 
     await asyncio.gather(*(one(k, i) for k, i in to_fetch))
+    run.settle_article_dates()
 
 
 def _due(item: ListingItem, stored: _Known | None, now: datetime, tz: ZoneInfo) -> bool:
@@ -231,6 +278,7 @@ async def _read_article(run: PollRun, item: ListingItem, validators: Validators 
             url=result.url,
             selectors=run.source.selectors,
             tz=run.tz,
+            date_order=run.verdict.order,
         )
         # to_article keys and links the article by the listing's URL, not a redirect's.
         _article(run, parsed, item)

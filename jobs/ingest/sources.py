@@ -17,6 +17,8 @@ from pydantic import (
 )
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
+from storage import source_names
+
 MAX_PAGES = 50  # pagination depth; deeper would hammer a portal on every poll
 MIN_INTERVAL_SECONDS = 30
 _HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
@@ -62,12 +64,17 @@ class SourceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, max_length=100)
+    title: str | None = Field(default=None, max_length=200)  # display name shown to users
     kind: Literal["html", "rss"]
     urls: list[str] = Field(min_length=1)
     pages: int = Field(default=1, ge=1, le=MAX_PAGES)
     interval_seconds: int | None = Field(default=None, ge=MIN_INTERVAL_SECONDS)
     allow_private: bool = False
     fetch_articles: bool = True
+    # "a/b/yyyy" dates: day first or month first; unset = settled from the source's dates.
+    date_order: Literal["dmy", "mdy"] | None = None
+    # The portal's "Xem tin theo ngày" page for one day, for backfill: {dd} {mm} {yyyy}.
+    by_date_url: str | None = None
     selectors: Selectors = Selectors()
     # Host moves: {"new.host" = "old.host"} keys articles on new.host as on old.host, so a
     # portal's domain move re-stores and re-alerts nothing (scheme and `www.` never matter).
@@ -84,6 +91,11 @@ class SourceConfig(BaseModel):
 
         return {host(new): host(old) for new, old in value.items()}
 
+    @property
+    def display_name(self) -> str:
+        """What users see: the title when the file gives one, else the name."""
+        return self.title or self.name
+
     @field_validator("name")
     @classmethod
     def _trimmed(cls, value: str) -> str:
@@ -91,6 +103,16 @@ class SourceConfig(BaseModel):
         if not value:
             raise ValueError("empty name")
         return value
+
+    @field_validator("by_date_url")
+    @classmethod
+    def _day_template(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if "{dd}" not in value or "{mm}" not in value or "{yyyy}" not in value:
+            raise ValueError("by_date_url needs {dd}, {mm} and {yyyy}")
+        _HTTP_URL.validate_python(value.format(dd="01", mm="01", yyyy="2020"))
+        return value.strip()
 
     @field_validator("urls", mode="before")
     @classmethod
@@ -107,7 +129,6 @@ class SourceConfig(BaseModel):
 
 _MESSAGES = {
     "missing": "thiếu (bắt buộc) / missing",
-    "literal_error": "phải là 'html' hoặc 'rss' / must be 'html' or 'rss'",
     "extra_forbidden": "trường không được hỗ trợ (gõ sai tên?) / unknown field",
 }
 
@@ -118,7 +139,11 @@ def _describe(path: Path, index: int, raw: object, error: ValidationError) -> st
     lines = []
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"]) or "(entry)"
-        lines.append(f"{where}, trường '{field}': {_MESSAGES.get(item['type'], item['msg'])}")
+        message = _MESSAGES.get(item["type"], item["msg"])
+        if item["type"] == "literal_error":
+            expected = (item.get("ctx") or {}).get("expected", "")
+            message = f"phải là {expected} / must be {expected}"
+        lines.append(f"{where}, trường '{field}': {message}")
     return "\n".join(lines)
 
 
@@ -147,6 +172,11 @@ def parse_sources(data: dict[str, object], *, path: Path) -> list[SourceConfig]:
     return sources
 
 
+def remember_titles(sources: list[SourceConfig]) -> None:
+    """Make these sources' display names the ones shown (storage.source_names)."""
+    source_names.remember_titles((s.name, s.display_name) for s in sources)
+
+
 def load_sources(path: Path) -> list[SourceConfig]:
     """Reads and validates a sources TOML file ([[source]] tables); duplicate names refused."""
     try:
@@ -157,4 +187,6 @@ def load_sources(path: Path) -> list[SourceConfig]:
         raise SourcesFileError(f"{path}: không đọc được tệp nguồn: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise SourcesFileError(f"{path}: TOML không hợp lệ / invalid TOML: {exc}") from None
-    return parse_sources(data, path=path)
+    sources = parse_sources(data, path=path)
+    remember_titles(sources)
+    return sources

@@ -167,7 +167,7 @@ def test_sources_list_flags_layout_changed(
     server.route(LISTING_PATH, "<html><body><h1>Bảo trì</h1></body></html>")
     assert cli("poll", "--once", db_url=db_url, sources=sources_file, cwd=tmp_path).returncode == 1
     listed = cli("sources", "list", db_url=db_url, sources=sources_file, cwd=tmp_path)
-    assert rows(listed.stdout)["portal"][-1] == "layout changed"
+    assert rows(listed.stdout)["portal"][-2:] == ["layout changed", "-"]  # -: no backfill
     assert "layout changed" not in rows(listed.stdout)["feed"]
 
 
@@ -183,10 +183,74 @@ def test_sources_test_prints_what_would_be_extracted_without_a_database(
     assert done.returncode == 0, done.stderr
     seed = site.articles[0]
     out = done.stdout
-    assert f"{url} (html): 5 items" in out
+    assert f"{url} (html): 5 mục / items" in out
     assert seed.title in out and "16/12/2011" in out and server.url(seed.path) in out
-    assert "first article:" in out and seed.paragraphs[0].strip()[:60] in out
+    assert "first article read:" in out and seed.paragraphs[0].strip()[:60] in out
+    assert out.count("  OK   ") == 5
     assert not db.parent.exists()
+
+
+def test_sources_test_shows_every_item_and_the_article_url_that_failed(
+    server: FakeHTTPServer, site: PortalSite, sources_file: Path, tmp_path: Path
+) -> None:
+    first = site.ordered()[0]
+    server.route(first.path, "gone", status=404)  # the first article page is broken
+    done = cli(
+        "sources", "test", "--source", "portal",
+        db_url="sqlite:///unused.db", sources=sources_file, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1  # something failed, but the run shows all it learnt
+    out = done.stdout
+    assert "5 mục / items" in out
+    assert all(a.title in out for a in site.ordered()[:5])
+    assert f"LỖI {server.url(first.path)}" in out and "HTTP 404" in out
+    assert out.count("  OK   ") == 4 and "first article read:" in out
+
+
+def test_sources_test_takes_selectors_and_lists_the_keys_with_an_example(
+    server: FakeHTTPServer, site: PortalSite, sources_file: Path, tmp_path: Path
+) -> None:
+    links = "".join(
+        f'<li class="row"><a href="/tin/{n}-bai-so-{n}.aspx">Bài viết thử nghiệm số {n}</a></li>'
+        for n in range(1, 7)
+    )
+    server.route("/odd", f'<html><body><ul class="dsbv">{links}</ul></body></html>')
+    url = server.url("/odd")
+    args = ("--allow-private", "--articles", "0")
+
+    def test(*args: str) -> subprocess.CompletedProcess[str]:
+        return cli(
+            "sources", "test", *args, db_url="sqlite:///u.db", sources=sources_file, cwd=tmp_path
+        )
+
+    blind = test(url, "--selector", "link=a.nothing", *args)
+    assert blind.returncode == 1
+    assert "cần khai báo selectors" in blind.stdout
+    for key in ("item", "link", "article_body", "[source.selectors]"):
+        assert key in blind.stdout
+    assert "(6 lần)" in blind.stdout and "link = \"a[href*='/tin/']\"" in blind.stdout
+    tried = test(url, "--selector", "link=a[href*='/tin/']", *args)
+    assert "6 mục / items" in tried.stdout
+    bad = test(url, "--selector", "colour=a", *args)
+    assert bad.returncode == 2 and "key=css" in bad.stderr
+
+
+def test_sources_test_says_when_the_kind_is_wrong(
+    server: FakeHTTPServer, site: PortalSite, sources_file: Path, tmp_path: Path
+) -> None:
+    def test(*args: str) -> subprocess.CompletedProcess[str]:
+        return cli(
+            "sources", "test", *args, db_url="sqlite:///u.db", sources=sources_file, cwd=tmp_path
+        )
+
+    private = "--allow-private"
+    feed = test(server.url(FEED_PATH), "--kind", "html", private)
+    assert "không phải trang HTML: dùng --kind rss" in feed.stdout
+    assert f"(rss): {N_FEED} mục" in feed.stdout  # read as what it is
+    page = test(server.url(LISTING_PATH), "--kind", "rss", private)
+    assert "không phải RSS/Atom (--kind rss): dùng --kind html" in page.stdout
+    unknown = test("--source", "nope")
+    assert unknown.returncode == 2 and "portal, feed" in unknown.stderr
 
 
 def test_sources_test_detects_a_feed(
@@ -198,8 +262,8 @@ def test_sources_test_detects_a_feed(
         db_url="sqlite:///unused.db", sources=sources_file, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert f"{url} (rss): {N_FEED} items" in done.stdout
-    assert "first article:" in done.stdout
+    assert f"{url} (rss): {N_FEED} mục / items" in done.stdout
+    assert "first article read:" in done.stdout
 
 
 def test_sources_test_refuses_a_private_address_in_vietnamese(

@@ -14,6 +14,7 @@ from bot.console.chat import render
 from bot.flood import RateLimiter
 from storage import chats
 from storage.articles import save_source_state
+from storage.backfill import save_backfill
 from storage.db import session_scope
 from storage.models import Broadcast, Delivery
 from tests.bot_articles import seed_corpus
@@ -34,8 +35,11 @@ def ask(svc: Services, text: str, *, admin: bool = True, chat: str = "1", lang: 
 
 
 def test_admin_commands_need_an_admin(svc: Services) -> None:
-    for cmd in ("/broadcast hi", "/stats", "/sources"):
+    for cmd in ("/broadcast hi", "/stats"):
         assert ask(svc, cmd, admin=False) == "Lệnh này chỉ dành cho quản trị viên."
+    # /sources is for everyone: the names to subscribe to; the health view is the admins'.
+    assert ask(svc, "/sources", admin=False).startswith("Các nguồn tin:")
+    assert "Chưa nguồn nào được quét." not in ask(svc, "/sources", admin=False)
     assert "/broadcast" not in ask(svc, "/help", admin=False)
     assert "Lệnh quản trị:" in ask(svc, "/help") and "/stats" in ask(svc, "/help")
 
@@ -76,7 +80,7 @@ def test_stats_and_sources(svc: Services, engine: Engine) -> None:
     assert "Cuộc trò chuyện: 2 đang nhận, 0 đã dừng" in stats
     assert "Chủ đề đăng ký: 1" in stats
     assert "pending 0" in stats
-    assert ask(svc, "/sources") == "Chưa nguồn nào được quét."
+    assert ask(svc, "/sources").startswith("Chưa nguồn nào được quét.")
     with session_scope(engine) as s:
         save_source_state(s, name="tinh", values={"last_success_at": NOW, "last_item_count": 12})
         save_source_state(
@@ -92,3 +96,9 @@ def test_stats_and_sources(svc: Services, engine: Engine) -> None:
         save_source_state(s, name="tinh", values=values)
     out = ask(svc, "/sources", lang="en")
     assert "2 unreadable items skipped by the last poll (latest reason: http://x/a" in out
+    with session_scope(engine) as s:
+        save_source_state(s, name="tinh", values={"ambiguous_dates": 2})
+        save_backfill(s, source="tinh", values={"pages_done": 7, "articles_stored": 70})
+    out = ask(svc, "/sources")
+    assert "2 ngày mơ hồ (9/12 hay 12/9?) chưa lưu: khai báo date_order" in out
+    assert "Lấy tin cũ: 7 trang, 70 bài, đang chạy" in out

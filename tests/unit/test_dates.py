@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from jobs.ingest.dates import parse_portal_datetime
+from jobs.ingest.dates import date_in_url, numeric_date_parts, parse_portal_datetime
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -63,3 +63,31 @@ def test_invalid_time_keeps_the_date() -> None:
 
 def test_invalid_date_is_skipped_for_the_next_one() -> None:
     assert parse_portal_datetime("31/02/2011 hoặc 01/03/2011", tz=TZ) == local(2011, 3, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "order", "expected"),
+    [
+        ("9/14/2026 6:44:00 PM", "mdy", local(2026, 9, 14, 18, 44)),
+        ("9/14/2026 6:44:00 PM", "dmy", None),  # no 14th month
+        ("9/14/2026 6:44:00 PM", None, local(2026, 9, 14, 18, 44)),  # only one reading
+        ("9/12/2026 6:44:00 PM", "mdy", local(2026, 9, 12, 18, 44)),
+        ("9/12/2026 6:44:00 PM", "dmy", local(2026, 12, 9, 18, 44)),
+        ("9/12/2026 6:44:00 PM", None, None),  # either: refused, not guessed
+        ("9/9/2026", None, local(2026, 9, 9)),  # the same either way
+        ("2026-09-12", None, local(2026, 9, 12)),  # ISO has no order question
+    ],
+)
+def test_day_month_order(text: str, order: str | None, expected: datetime | None) -> None:
+    assert parse_portal_datetime(text, tz=TZ, order=order) == expected  # type: ignore[arg-type]
+
+
+def test_numeric_parts_and_url_stamps() -> None:
+    assert numeric_date_parts("Cập nhật: 05/11/2026 3:01 CH") == (5, 11)
+    assert numeric_date_parts("2026-11-05 và 05/11/2026") is None  # ISO first
+    assert numeric_date_parts("Thứ Năm") is None
+    url = "https://baochinhphu.vn/thu-tuong-chu-tri-hoi-nghi-20221224012650880.htm"
+    assert date_in_url(url, tz=TZ) == local(2022, 12, 24, 1, 26, 50)
+    assert date_in_url("https://x.vn/tin/2022/12/24/a.htm", tz=TZ) is None
+    assert date_in_url("https://x.vn/bai-viet-4901234.html", tz=TZ) is None
+    assert date_in_url("https://x.vn/a-20221399000000.htm", tz=TZ) is None  # month 13
