@@ -8,7 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.settings import Settings
-from jobs.ingest.errors import SourceError
+from jobs.ingest.errors import SourceError, describe
 from jobs.ingest.fetch import Fetcher, FetchResult
 from jobs.ingest.items import ListingItem, ParsedArticle
 from jobs.ingest.parse_feed import parse_feed
@@ -19,35 +19,9 @@ from storage.articles import list_source_states
 from storage.db import make_engine, session_scope, upgrade
 from storage.types import utcnow
 
-# Why a source failed, in the admins' language (reasons are jobs.ingest.errors codes).
-REASONS_VI = {
-    "source_error": "không đọc được nguồn",
-    "fetch_error": "không tải được nguồn",
-    "timeout": "quá thời gian chờ",
-    "too_large": "nội dung vượt giới hạn dung lượng",
-    "blocked_address": "địa chỉ nội bộ bị chặn (thêm allow_private nếu là cổng nội bộ)",
-    "too_many_redirects": "chuyển hướng quá nhiều lần",
-    "network": "lỗi mạng",
-    "protocol_error": "máy chủ trả lời sai giao thức HTTP",
-    "decoding": "không giải mã được nội dung",
-    "dns": "không phân giải được tên miền",
-    "bad_url": "địa chỉ URL không hợp lệ",
-    "bad_redirect": "chuyển hướng tới địa chỉ không hợp lệ",
-    "parse_error": "không phân tích được nội dung",
-    "unsafe_document": "tài liệu không an toàn (DTD/entity)",
-    "not_a_feed": "không phải RSS/Atom",
-    "layout_changed": "bố cục trang đã thay đổi (không thấy bài viết)",
-}
 # The dry run prints at most this many listing items and body characters.
 TEST_ITEMS = 20
 TEST_BODY_CHARS = 3000
-
-
-def describe(reason: str) -> str:
-    """A short Vietnamese explanation of a failure reason."""
-    if reason.startswith("http_") and reason[5:].isdigit():
-        return f"máy chủ trả lỗi HTTP {reason[5:]}"
-    return REASONS_VI.get(reason, reason)
 
 
 def _when(moment: datetime | None, tz: ZoneInfo) -> str:
@@ -65,7 +39,7 @@ def _sources(settings: Settings) -> list[SourceConfig] | None:
     try:
         return load_sources(settings.sources_file)
     except (OSError, ValueError) as exc:
-        print(f"Không đọc được tệp nguồn {settings.sources_file}: {exc}", file=sys.stderr)
+        print(f"Cannot read the sources file {settings.sources_file}: {exc}", file=sys.stderr)
         return None
 
 
@@ -155,9 +129,7 @@ def sources_list(settings: Settings) -> int:
             rows.append([src.name, src.kind, "never polled", "-", "0", "-", ""])
             continue
         error = (
-            f"{st.last_error}: {describe(st.last_error)} ({_when(st.last_error_at, tz)})"
-            if st.last_error
-            else "-"
+            f"{describe(st.last_error)} ({_when(st.last_error_at, tz)})" if st.last_error else "-"
         )
         rows.append(
             [
@@ -180,7 +152,9 @@ def sources_test(settings: Settings, url: str, kind: str | None, allow_private: 
     try:
         lines = asyncio.run(_dry_run(settings, url, kind, allow_private))
     except SourceError as exc:
-        print(f"Lỗi: {describe(exc.reason)} ({exc.reason}: {exc})", file=sys.stderr)
+        print(f"Error: {describe(exc.reason)} ({exc.reason}: {exc})", file=sys.stderr)
+        if exc.reason == "blocked_address" and not allow_private:
+            print("If this is an intranet portal, add --allow-private.", file=sys.stderr)
         return 1
     print("\n".join(lines))
     return 0
@@ -213,7 +187,7 @@ async def _dry_run(
         lines = [f"{url} ({kind}): {len(items)} items", ""]
         lines += [_item_line(i, tz) for i in items[:TEST_ITEMS]]
         if not items:
-            lines.append("Không tìm thấy bài viết nào: cần khai báo selectors cho nguồn này.")
+            lines.append("No articles found: declare [source.selectors] for this source.")
             return lines
         first = items[0]
         body = content.get(first.guid or "") or content.get(first.url)
@@ -235,7 +209,7 @@ def _item_line(item: ListingItem, tz: ZoneInfo) -> str:
 def _article_lines(article: ParsedArticle, tz: ZoneInfo) -> list[str]:
     body = article.body
     if len(body) > TEST_BODY_CHARS:
-        body = body[:TEST_BODY_CHARS] + f" … (+{len(article.body) - TEST_BODY_CHARS} ký tự)"
+        body = body[:TEST_BODY_CHARS] + f" … (+{len(article.body) - TEST_BODY_CHARS} characters)"
     lines = [f"title: {article.title}", f"date:  {_when(article.published, tz)}"]
     lines += [f"link:  {article.url}", "", body]
     lines += [f"attachment: {name} {link}" for name, link in article.attachments]

@@ -48,6 +48,12 @@ class Services:
     limiter: RateLimiter = field(default_factory=RateLimiter)
     queries: QueryStore = field(default_factory=QueryStore)
     per_page: int = PER_PAGE
+    # Issue 11: who is admin, who may use the bot, where broadcasts go.
+    admin_ids: frozenset[str] = frozenset()  # TELEGRAM_ADMIN_IDS (the console shares them)
+    access_mode: str = "open"  # open | approval
+    platforms: tuple[str, ...] | None = None  # delivering platforms (None: all but console)
+    # Called (from a worker thread) after /admin add|remove, e.g. to refresh command menus.
+    on_admins_changed: Callable[[str, str, bool], None] | None = None
 
 
 @dataclass
@@ -59,6 +65,7 @@ class Ctx:
     session: Session
     chat: Chat
     lang: str
+    is_admin: bool = False
 
     @property
     def chat_pk(self) -> int:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from bot.alerts import UNSUB_PREFIX
 from bot.commands.base import Ctx, parse_hhmm
-from bot.i18n import ADMIN_COMMANDS, COMMANDS, LANGS, t
+from bot.i18n import ADMIN_COMMANDS, COMMANDS, LANGS, example_in, t
 from bot.replies import Inline, Reply, Text
 from storage import chats
 from storage.chats import MAX_TOPIC_CHARS, MAX_TOPICS_PER_CHAT, AddOutcome
@@ -16,10 +17,12 @@ _ALL_WORDS = {"all", "tat ca", "het"}
 _RANGE_SPLIT = re.compile(r"\s*(?:-|–|—|đến|den|to)\s*", re.IGNORECASE)
 
 
-def _usage_lines(lang: str, commands: list[tuple[str, str, dict[str, str]]]) -> list[list[Inline]]:
+def _usage_lines(
+    lang: str, commands: Sequence[tuple[str, str | dict[str, str], dict[str, str]]]
+) -> list[list[Inline]]:
     lines: list[list[Inline]] = []
     for name, example, descriptions in commands:
-        usage = f"/{name} {example}".rstrip()
+        usage = f"/{name} {example_in(example, lang)}".rstrip()
         lines.append([Text(usage, bold=True), Text(f" — {descriptions[lang]}")])
     return lines
 
@@ -37,7 +40,7 @@ def help_lines(lang: str, admin: bool = False) -> list[list[Inline]]:
 
 def help_cmd(ctx: Ctx, _args: str) -> Reply:
     """/help."""
-    return Reply(lines=help_lines(ctx.lang, ctx.request.is_admin))
+    return Reply(lines=help_lines(ctx.lang, ctx.is_admin))
 
 
 def start(ctx: Ctx, _args: str) -> Reply:
@@ -51,7 +54,7 @@ def start(ctx: Ctx, _args: str) -> Reply:
         title=req.chat_title,
     )
     key = "start_back" if started.reactivated else "start"
-    return Reply(lines=[[Text(t(ctx.lang, key))], [], *help_lines(ctx.lang, req.is_admin)])
+    return Reply(lines=[[Text(t(ctx.lang, key))], [], *help_lines(ctx.lang, ctx.is_admin)])
 
 
 def _shown(topic: str) -> str:

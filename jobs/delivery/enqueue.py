@@ -38,12 +38,14 @@ def plan_delivery(
 
 
 def active_chats(session: Session, *, ids: Iterable[int]) -> dict[int, Chat]:
-    """The active chats among `ids`, by id."""
+    """The active, approved chats among `ids`, by id (a chat awaiting approval gets nothing)."""
     wanted = sorted(set(ids))
     found: dict[int, Chat] = {}
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
-        stmt = select(Chat).where(col(Chat.id).in_(chunk), col(Chat.active).is_(True))
+        stmt = select(Chat).where(
+            col(Chat.id).in_(chunk), col(Chat.active).is_(True), col(Chat.access) == "approved"
+        )
         for chat in session.exec(stmt):
             found[chat.id or 0] = chat
     return found

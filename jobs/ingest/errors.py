@@ -152,3 +152,51 @@ class LayoutNotRecognised(ParseError):
 
     reason = "layout_changed"
     default_message = "the page layout was not recognised"
+
+
+# Each reason in words, for admins (/sources, alarms) and the CLI; {"vi": ..., "en": ...}.
+REASON_WORDS: dict[str, dict[str, str]] = {
+    "source_error": {"vi": "không đọc được nguồn", "en": "the source could not be read"},
+    "fetch_error": {"vi": "không tải được nguồn", "en": "the source could not be fetched"},
+    "timeout": {"vi": "quá thời gian chờ", "en": "the source did not answer in time"},
+    "too_large": {
+        "vi": "nội dung vượt giới hạn dung lượng",
+        "en": "the answer is larger than the size cap",
+    },
+    "blocked_address": {
+        "vi": "địa chỉ nội bộ bị chặn",
+        "en": "the address is private or local and is refused",
+    },
+    "too_many_redirects": {"vi": "chuyển hướng quá nhiều lần", "en": "too many redirects"},
+    "network": {"vi": "lỗi mạng", "en": "network error"},
+    "protocol_error": {
+        "vi": "máy chủ trả lời sai giao thức HTTP",
+        "en": "the server broke the HTTP protocol",
+    },
+    "decoding": {"vi": "không giải mã được nội dung", "en": "the content could not be decoded"},
+    "dns": {"vi": "không phân giải được tên miền", "en": "cannot resolve the host name"},
+    "bad_url": {"vi": "địa chỉ URL không hợp lệ", "en": "invalid URL"},
+    "bad_redirect": {
+        "vi": "chuyển hướng tới địa chỉ không hợp lệ",
+        "en": "redirected to an invalid address",
+    },
+    "parse_error": {"vi": "không phân tích được nội dung", "en": "the page could not be parsed"},
+    "unsafe_document": {
+        "vi": "tài liệu không an toàn (DTD/entity)",
+        "en": "unsafe document (DTD or entities)",
+    },
+    "not_a_feed": {"vi": "không phải RSS/Atom", "en": "not an RSS or Atom feed"},
+    "layout_changed": {
+        "vi": "bố cục trang đã thay đổi (không thấy bài viết)",
+        "en": "the page layout changed (no articles found)",
+    },
+}
+
+
+def describe(reason: str, lang: str = "en") -> str:
+    """A failure reason in words ("vi" or "en"); an unknown reason is shown as it is."""
+    if reason.startswith("http_") and reason[5:].isdigit():
+        code = reason[5:]
+        return f"máy chủ trả lỗi HTTP {code}" if lang == "vi" else f"the server answered {code}"
+    words = REASON_WORDS.get(reason)
+    return words.get(lang, words["en"]) if words else reason

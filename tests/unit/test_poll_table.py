@@ -1,15 +1,18 @@
-"""The poll table and the Vietnamese failure descriptions the CLI prints."""
+"""The poll table and the failure descriptions (English CLI, Vietnamese or English bot)."""
 
 from __future__ import annotations
 
-from jobs.commands import REASONS_VI, describe, format_poll_table
-from jobs.ingest.errors import REASONS
+from jobs.commands import format_poll_table
+from jobs.ingest.errors import REASON_WORDS, REASONS, describe
 from jobs.ingest.poll import PollReport
 
 
-def test_every_failure_reason_has_a_vietnamese_description() -> None:
-    assert set(REASONS) <= set(REASONS_VI)
-    assert describe("http_503") == "máy chủ trả lỗi HTTP 503"
+def test_every_failure_reason_has_words_in_both_languages() -> None:
+    assert set(REASONS) <= set(REASON_WORDS)
+    assert all(set(words) == {"vi", "en"} for words in REASON_WORDS.values())
+    assert describe("http_503", "vi") == "máy chủ trả lỗi HTTP 503"
+    assert describe("http_503") == "the server answered 503"
+    assert describe("dns") == "cannot resolve the host name"
     assert describe("internal: TypeError") == "internal: TypeError"  # unknown: shown as is
 
 
