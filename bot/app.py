@@ -28,6 +28,8 @@ from bot.console_alerts import deliver_due
 from bot.logs import redact
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
+from bot.watch import watch
+from jobs import metrics
 from jobs.delivery.dispatch import run_dispatcher
 from jobs.delivery.enqueue import make_on_stored
 from jobs.ingest.fetch import Fetcher
@@ -46,6 +48,7 @@ NO_TOKEN_HELP = (
     "(from @BotFather) in .env and run `make run` again."
 )
 DISPATCHER_STOP_SECONDS = 35.0  # the dispatcher drains in-flight sends for up to 30 s
+WATCH_STOP_SECONDS = 5.0
 
 
 def make_health(engine: Engine) -> Callable[[], Awaitable[bool]]:
@@ -79,9 +82,21 @@ def open_database(settings: Settings) -> Engine:
 
 
 def services_for(settings: Settings, engine: Engine, *, console: bool = False) -> Services:
-    """The command logic's services; the console's one user is never rate limited."""
+    """The command logic's services; the console's one user is never rate limited.
+
+    Broadcasts and notices go to the platforms this process can deliver to: Telegram when a
+    token is set, the console when it runs.
+    """
     limiter = RateLimiter(burst=1_000_000, per_second=1_000_000.0) if console else RateLimiter()
-    return Services(engine=engine, tz=settings.tz, limiter=limiter)
+    platforms = ("telegram",) if settings.telegram_bot_token is not None else ()
+    return Services(
+        engine=engine,
+        tz=settings.tz,
+        limiter=limiter,
+        admin_ids=frozenset(str(i) for i in settings.telegram_admin_ids),
+        access_mode=settings.access_mode,
+        platforms=(*platforms, "console") if console else platforms,
+    )
 
 
 def chat(settings: Settings, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
@@ -116,10 +131,18 @@ async def background_jobs(settings: Settings, engine: Engine) -> AsyncIterator[N
         _start_scheduler(settings, engine, stack)
         stop = asyncio.Event()
         dispatcher = _start_dispatcher(settings, engine, stop)
+        metrics.watch_queue(engine)
+        console = settings.telegram_bot_token is None
+        services = services_for(settings, engine, console=console)
+        watcher = asyncio.create_task(
+            watch(services, stop, alarm_failures=settings.source_alarm_failures), name="watch"
+        )
         try:
             yield
         finally:
             stop.set()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(watcher, WATCH_STOP_SECONDS)
             if dispatcher is not None:
                 try:
                     await asyncio.wait_for(dispatcher, DISPATCHER_STOP_SECONDS)

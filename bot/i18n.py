@@ -457,10 +457,10 @@ MESSAGES: dict[str, dict[str, str]] = {
             "en": "⚠️ Source “{source}” failed {n} polls in a row: {why}. See /sources",
         },
         "alarm_layout": {
-            "vi": "⚠️ Nguồn “{source}”: bố cục trang đã thay đổi (không thấy bài viết nào "
-            "trong khi trước đây có {items}). Xem /sources",
+            "vi": "⚠️ Nguồn “{source}”: bố cục trang đã thay đổi (không còn thấy bài viết "
+            "nào, trước đây vẫn có). Xem /sources",
             "en": "⚠️ Source “{source}”: the page layout changed (no articles where there "
-            "were {items}). See /sources",
+            "used to be some). See /sources",
         },
         "alarm_recovered": {
             "vi": "✅ Nguồn “{source}” đã hoạt động trở lại.",

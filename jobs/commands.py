@@ -129,7 +129,9 @@ def sources_list(settings: Settings) -> int:
             rows.append([src.name, src.kind, "never polled", "-", "0", "-", ""])
             continue
         error = (
-            f"{describe(st.last_error)} ({_when(st.last_error_at, tz)})" if st.last_error else "-"
+            f"{st.last_error}: {describe(st.last_error)} ({_when(st.last_error_at, tz)})"
+            if st.last_error
+            else "-"
         )
         rows.append(
             [

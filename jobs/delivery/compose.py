@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from bot.alerts import alert_reply
-from bot.replies import Reply
+from bot.replies import Button, Reply, Text
 from bot.telegram.format import to_messages
 from jobs.delivery.digest import alert_article, digest_for_chat
 from jobs.delivery.quiet import parse_hhmm, quiet_release
@@ -155,6 +155,7 @@ def _broadcast(
     if messages is None:
         reply = Reply.plain(*broadcast.text.splitlines())
         messages = rendered[broadcast.id] = [m.text for m in to_messages(reply)]
+    markup = _notice_markup(broadcast)
     jobs = [
         Job(
             chat_id=chat.id or 0,
@@ -162,7 +163,7 @@ def _broadcast(
             group=chat.kind in GROUP_KINDS,
             ids=[row.id] if i == len(messages) - 1 else [],
             text=text,
-            reply_markup=None,
+            reply_markup=markup if i == len(messages) - 1 else None,
         )
         for i, text in enumerate(messages)
     ]
@@ -170,3 +171,12 @@ def _broadcast(
         plan.jobs.append(jobs)
     else:
         plan.cancel.append((row.id, "empty broadcast"))
+
+
+def _notice_markup(broadcast: Broadcast) -> dict[str, Any] | None:
+    """A notice's buttons (e.g. Approve / Reject a chat) as an inline keyboard, or None."""
+    if not broadcast.buttons:
+        return None
+    rows = [[Button(b["text"], data=b["data"]) for b in row] for row in broadcast.buttons]
+    _text, markup = render(Reply(lines=[[Text(".")]], buttons=rows))
+    return markup

@@ -156,7 +156,7 @@ def test_sources_list_shows_health_after_failures(
     listed = cli("sources", "list", db_url=db_url, sources=sources_file, cwd=tmp_path)
     portal = rows(listed.stdout)["portal"]
     assert portal[2] == "-"  # never succeeded
-    assert portal[3].startswith("http_500: máy chủ trả lỗi HTTP 500")
+    assert portal[3].startswith("http_500: the server answered 500")  # English, like the CLI
     assert portal[4] == "1"
 
 
@@ -202,7 +202,7 @@ def test_sources_test_detects_a_feed(
     assert "first article:" in done.stdout
 
 
-def test_sources_test_refuses_a_private_address_in_vietnamese(
+def test_sources_test_refuses_a_private_address_and_names_the_flag(
     server: FakeHTTPServer, site: PortalSite, sources_file: Path, tmp_path: Path
 ) -> None:
     done = cli(
@@ -210,7 +210,8 @@ def test_sources_test_refuses_a_private_address_in_vietnamese(
         db_url="sqlite:///unused.db", sources=sources_file, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 1
-    assert "địa chỉ nội bộ bị chặn" in done.stderr and "blocked_address" in done.stderr
+    assert "the address is private or local" in done.stderr and "blocked_address" in done.stderr
+    assert "add --allow-private" in done.stderr and "allow_private" not in done.stderr
     assert server.received == []
 
 
@@ -219,4 +220,4 @@ def test_a_broken_sources_file_is_reported_not_a_traceback(tmp_path: Path) -> No
     bad.write_text('[[source]]\nname = "x"\nkind = "ftp"\nurls = ["http://a/"]\n', "utf-8")
     done = cli("poll", "--once", db_url="sqlite:///unused.db", sources=bad, cwd=tmp_path)
     assert done.returncode == 2
-    assert "Không đọc được tệp nguồn" in done.stderr and "Traceback" not in done.stderr
+    assert "Cannot read the sources file" in done.stderr and "Traceback" not in done.stderr
