@@ -1,4 +1,4 @@
-"""The service's own HTTP server: Telegram's webhook (secret header checked) and /healthz."""
+"""The service's own HTTP server: Telegram's webhook (secret header checked), /healthz, /metrics."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from jobs import metrics
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +57,15 @@ def make_app(*, health: HealthCheck, secret: str | None, sink: UpdateSink | None
         await sink(update)
         return Response(status_code=200)
 
+    async def metrics_page(_request: Request) -> Response:
+        body = await asyncio.to_thread(metrics.render)  # reads the queue from the database
+        return Response(body, media_type=metrics.CONTENT_TYPE_LATEST)
+
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route(WEBHOOK_PATH, webhook, methods=["POST"]),
+            Route("/metrics", metrics_page, methods=["GET"]),
         ]
     )
 

@@ -11,6 +11,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
+from jobs import metrics
 from jobs.ingest.fetch import Fetcher
 from jobs.ingest.poll import DEFAULT_INTERVAL_SECONDS, OnStored, PollReport, poll_source
 from jobs.ingest.sources import SourceConfig
@@ -66,6 +67,15 @@ def build_scheduler(
     return sched
 
 
+def poll_outcome(report: PollReport) -> str:
+    """ok | unchanged (every listing answered 304) | failed | skipped, for the metrics."""
+    if report.failed:
+        return "failed"
+    if report.skipped:
+        return "skipped"
+    return "ok" if report.fetched else "unchanged"
+
+
 async def _poll_job(
     source: SourceConfig,
     *,
@@ -89,7 +99,11 @@ async def _poll_job(
         )
     except Exception:
         log.exception("poll of %s failed unexpectedly", source.name)
+        metrics.observe_poll(source.name, outcome="error")
         return None
+    metrics.observe_poll(
+        source.name, outcome=poll_outcome(report), new=report.new, edited=report.edited
+    )
     if report.failed:
         log.warning("poll of %s failed: %s", source.name, report.failed)
     elif not report.skipped:
