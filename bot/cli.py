@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"Invalid configuration:\n{exc}", file=sys.stderr)
         return 2
-    setup_logging(settings.log_level, settings.secrets)
+    setup_logging(settings.log_level, settings.secrets, settings.log_format)
     if args.cmd == "db":
         from storage.db import make_engine, upgrade
 

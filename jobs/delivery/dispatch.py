@@ -77,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle-poll", type=float, default=IDLE_POLL_SECONDS)
     args = parser.parse_args(argv)
     settings = Settings()
-    setup_logging(settings.log_level, settings.secrets)  # every secret, as bot.cli does
+    setup_logging(
+        settings.log_level, settings.secrets, settings.log_format
+    )  # every secret, as bot.cli does
     engine = make_engine(settings.database_url)
     upgrade(engine)
 
