@@ -35,7 +35,8 @@ from jobs.delivery.enqueue import make_on_stored
 from jobs.ingest.fetch import Fetcher
 from jobs.ingest.sources import load_sources
 from jobs.scheduler import build_scheduler
-from storage.db import make_engine, upgrade
+from storage.chats import find_chat
+from storage.db import make_engine, session_scope, upgrade
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -99,13 +100,28 @@ def services_for(settings: Settings, engine: Engine, *, console: bool = False) -
     )
 
 
-def chat(settings: Settings, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
-    """`portal-notifier chat`: the bot's commands in the terminal, on the real database."""
+def chat(
+    settings: Settings,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    *,
+    user_id: str = "local",
+) -> int:
+    """`portal-notifier chat [--as ID]`: the bot's commands in the terminal, as user `user_id`;
+    broadcasts and alerts for that user are printed after each answer."""
     engine = open_database(settings)
-    stdin = stdin or sys.stdin
+    stdin, out = stdin or sys.stdin, stdout or sys.stdout
+
+    def inbox() -> None:
+        with session_scope(engine) as session:
+            found = find_chat(session, platform="console", external_id=user_id)
+            pk = found.id if found is not None else None
+        if pk is not None:
+            deliver_due(engine, now=utcnow(), tz=settings.tz, out=out, chat_id=pk)
+
     try:
         services = services_for(settings, engine, console=True)
-        return chat_loop(services, stdin, stdout or sys.stdout, prompt=_prompt(stdin))
+        return chat_loop(services, stdin, out, chat_id=user_id, prompt=_prompt(stdin), inbox=inbox)
     except KeyboardInterrupt:  # Ctrl-C at the prompt is a normal way to leave
         return 0
     finally:
@@ -115,7 +131,7 @@ def chat(settings: Settings, stdin: TextIO | None = None, stdout: TextIO | None 
 def run(settings: Settings, demo: bool = False) -> int:
     """`portal-notifier run`: the whole service until SIGINT/SIGTERM (or end of console input)."""
     try:
-        if demo:  # the bundled demo portal on 127.0.0.1, its sources and ./data/demo.db
+        if demo:  # the bundled demo portal on 127.0.0.1, its sources and ./data/demo/demo.db
             from jobs.demo.mode import serve_demo
 
             return asyncio.run(serve_demo(settings, serve))

@@ -41,8 +41,11 @@ def html_to_text(text: str) -> str:
     return "".join([*out, _plain(text[last:])])
 
 
-def deliver_due(engine: Engine, *, now: datetime, tz: ZoneInfo, out: TextIO) -> int:
-    """Print every due console delivery once and mark it sent; returns how many rows."""
+def deliver_due(
+    engine: Engine, *, now: datetime, tz: ZoneInfo, out: TextIO, chat_id: int | None = None
+) -> int:
+    """Print every due console delivery (of one chat, or all) once and mark it sent; returns
+    how many rows."""
     with session_scope(engine) as session:
         rows = q.claim_due(
             session,
@@ -51,6 +54,7 @@ def deliver_due(engine: Engine, *, now: datetime, tz: ZoneInfo, out: TextIO) -> 
             limit=BATCH,
             lease_seconds=LEASE_SECONDS,
             platform=PLATFORM,
+            chat_id=chat_id,
         )
         if not rows:
             return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -97,6 +98,12 @@ async def _poll_job(
             on_stored=on_stored,
             default_interval=default_interval,
         )
+    except asyncio.CancelledError:
+        # The service is stopping (asyncio.run cancels what is left): the poll is abandoned,
+        # which loses nothing (the next run reads again). Not re-raised, or APScheduler would
+        # print a traceback for an ordinary exit.
+        log.info("poll of %s stopped: the service is stopping", source.name)
+        return None
     except Exception:
         log.exception("poll of %s failed unexpectedly", source.name)
         metrics.observe_poll(source.name, outcome="error")
