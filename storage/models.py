@@ -194,3 +194,14 @@ class Delivery(SQLModel, table=True):
     error: str | None = None
     created_at: datetime = _utc(default_factory=utcnow)
     sent_at: datetime | None = _utc(default=None)
+
+
+class SendPace(SQLModel, table=True):
+    """The next free send slot of a platform, shared by every replica (global rate limit)."""
+
+    __tablename__ = "send_pace"
+
+    platform: str = Field(primary_key=True, max_length=16)
+    # Seconds since the epoch (the database's clock on PostgreSQL): arithmetic in one UPDATE
+    # on both databases, which an interval on a SQLite text timestamp would not allow.
+    next_at: float = 0.0

@@ -1,4 +1,4 @@
-"""admins, audit log, chat access, broadcast previews and reports, source alarms
+"""admins, audit log, chat access, broadcast previews and reports, source alarms, shared pace
 
 Revision ID: 0007
 Revises: 0002
@@ -52,6 +52,11 @@ def upgrade() -> None:
         sa.Column("detail", sa.Text(), nullable=False),
     )
     op.create_index("ix_audit_log_at", "audit_log", ["at"])
+    op.create_table(
+        "send_pace",
+        sa.Column("platform", sa.String(16), primary_key=True),
+        sa.Column("next_at", sa.Float(), nullable=False),
+    )
     with op.batch_alter_table("chats") as batch:
         batch.add_column(
             sa.Column("access", sa.String(16), nullable=False, server_default="approved")
@@ -73,6 +78,7 @@ def downgrade() -> None:
         batch.drop_column("alarmed")
     with op.batch_alter_table("chats") as batch:
         batch.drop_column("access")
+    op.drop_table("send_pace")
     op.drop_index("ix_audit_log_at", "audit_log")
     op.drop_table("audit_log")
     op.drop_table("admins")
