@@ -97,6 +97,7 @@ def services_for(settings: Settings, engine: Engine, *, console: bool = False) -
         admin_ids=frozenset(str(i) for i in settings.telegram_admin_ids),
         access_mode=settings.access_mode,
         platforms=(*platforms, "console") if console else platforms,
+        send_rate=settings.telegram_global_rate,
     )
 
 
@@ -141,7 +142,7 @@ def run(settings: Settings, demo: bool = False) -> int:
 
 
 @contextlib.asynccontextmanager
-async def background_jobs(settings: Settings, engine: Engine) -> AsyncIterator[None]:
+async def background_jobs(settings: Settings, engine: Engine) -> AsyncIterator[Services]:
     """The scheduler (polls sources) and the dispatcher (sends alerts), stopped on exit."""
     async with contextlib.AsyncExitStack() as stack:
         _start_scheduler(settings, engine, stack)
@@ -154,7 +155,7 @@ async def background_jobs(settings: Settings, engine: Engine) -> AsyncIterator[N
             watch(services, stop, alarm_failures=settings.source_alarm_failures), name="watch"
         )
         try:
-            yield
+            yield services  # the channel's too: its hooks (message edits) serve the watch
         finally:
             stop.set()
             with contextlib.suppress(Exception):
@@ -218,21 +219,24 @@ async def serve(
     stop = stop or asyncio.Event()
     _stop_on_signals(stop)
     try:
-        async with background_jobs(settings, engine):
+        async with background_jobs(settings, engine) as services:
             if settings.telegram_bot_token is not None:
-                return await _run_telegram(settings, engine, stop)
+                return await _run_telegram(settings, engine, stop, services)
             print(NO_TOKEN_HELP, flush=True)
-            return await _run_console(settings, engine, stop, stdin or sys.stdin)
+            return await _run_console(settings, engine, stop, stdin or sys.stdin, services)
     finally:
         engine.dispose()
 
 
-async def _run_telegram(settings: Settings, engine: Engine, stop: asyncio.Event) -> int:
+async def _run_telegram(
+    settings: Settings, engine: Engine, stop: asyncio.Event, services: Services | None = None
+) -> int:
     assert settings.telegram_bot_token is not None
     from bot.telegram.app import TelegramChannel
     from bot.telegram.handlers import BotDeps
 
-    deps = BotDeps(services_for(settings, engine), frozenset(settings.telegram_admin_ids))
+    services = services or services_for(settings, engine)
+    deps = BotDeps(services, frozenset(settings.telegram_admin_ids))
     try:
         channel = TelegramChannel(settings, deps, health=make_health(engine))
     except ValueError as exc:
@@ -263,9 +267,13 @@ def _cannot_start(settings: Settings, exc: BaseException) -> int:
 
 
 async def _run_console(
-    settings: Settings, engine: Engine, stop: asyncio.Event, stdin: TextIO
+    settings: Settings,
+    engine: Engine,
+    stop: asyncio.Event,
+    stdin: TextIO,
+    services: Services | None = None,
 ) -> int:
-    services = services_for(settings, engine, console=True)
+    services = services or services_for(settings, engine, console=True)
     finished = _chat_in_thread(services, stdin)
     stopper = asyncio.create_task(stop.wait())
     alerts = asyncio.create_task(_console_alerts(settings, engine))

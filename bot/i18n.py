@@ -417,6 +417,16 @@ MESSAGES: dict[str, dict[str, str]] = {
             "vi": "Báo cáo thông báo #{id}: {counts}.",
             "en": "Report of announcement #{id}: {counts}.",
         },
+        "broadcast_progress": {
+            "vi": "Thông báo #{id}: {counts}; còn khoảng {eta}.",
+            "en": "Announcement #{id}: {counts}; about {eta} to go.",
+        },
+        "broadcast_progress_done": {
+            "vi": "Thông báo #{id} đã xong: {counts}.",
+            "en": "Announcement #{id} finished: {counts}.",
+        },
+        "seconds": {"vi": "{n} giây", "en": "{n} s"},
+        "minutes": {"vi": "{n} phút", "en": "{n} min"},
         "bstate_draft": {"vi": "bản nháp", "en": "draft"},
         "bstate_confirmed": {"vi": "đang gửi", "en": "sending"},
         "bstate_cancelled": {"vi": "đã dừng", "en": "cancelled"},

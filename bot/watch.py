@@ -8,11 +8,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 from functools import partial
 
 from bot.commands import Services
 from bot.commands.access import notify_admins
-from bot.commands.broadcasts import report_text
+from bot.commands.broadcasts import author_lang, progress_text, report_text
 from bot.i18n import t
 from jobs.ingest.errors import describe
 from storage import broadcasts
@@ -57,11 +58,43 @@ def watch_once(services: Services, *, alarm_failures: int) -> int:
     return queued
 
 
+def progress_once(services: Services, shown: dict[int, str]) -> int:
+    """Edit each broadcast's progress message when its counts changed; how many edits.
+
+    `shown` remembers the text each message shows (an unchanged edit is an API error).
+    """
+    edit = services.edit_message
+    if edit is None:
+        return 0
+    since = services.clock() - timedelta(seconds=WATCH_SECONDS * 3)
+    with session_scope(services.engine) as session:
+        current = broadcasts.in_progress(session, since=since)
+        edits = []
+        for p in current:
+            lang = author_lang(p.broadcast, p.chat)
+            text = progress_text(p.broadcast, p.counts, lang, services.send_rate)
+            key = p.broadcast.id or 0
+            if shown.get(key) != text:
+                edits.append((key, p.chat.platform, p.chat.external_id, p.message_id, text))
+    done = 0
+    for key, platform, chat, message_id, text in edits:  # network calls: outside the session
+        try:
+            edit(platform, chat, message_id, text)
+        except Exception as exc:  # e.g. the message was deleted: the report still follows
+            log.info("progress of broadcast %d not edited: %r", key, exc)
+        shown[key] = text
+        done += 1
+    return done
+
+
 async def watch(services: Services, stop: asyncio.Event, *, alarm_failures: int) -> None:
-    """`watch_once` every WATCH_SECONDS until `stop` is set; an error is logged, not fatal."""
+    """`watch_once` and `progress_once` every WATCH_SECONDS until `stop` is set; an error is
+    logged, not fatal."""
+    shown: dict[int, str] = {}
     while not stop.is_set():
         try:
             await asyncio.to_thread(watch_once, services, alarm_failures=alarm_failures)
+            await asyncio.to_thread(progress_once, services, shown)
         except Exception as exc:  # a database outage delays reports and alarms, loses none
             log.warning("admin watch failed: %r", exc)
         with contextlib.suppress(TimeoutError):

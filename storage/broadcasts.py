@@ -48,9 +48,11 @@ def draft(
     author_chat_id: int,
     audience: int,
     now: datetime,
+    lang: str | None = None,
 ) -> Broadcast:
     """A broadcast waiting for its author's Confirm; nothing is queued yet."""
     row = Broadcast(
+        lang=lang,
         text=text,
         topic=topic,
         author=author,
@@ -168,6 +170,7 @@ def finish_ready(session: Session, *, now: datetime) -> list[tuple[Broadcast, Co
         if tally.left:
             continue
         values: dict[str, Any] = {
+            "state": "done" if row.state == "confirmed" else row.state,
             "finished_at": now,
             "sent": tally.sent,
             "failed": tally.failed,
@@ -199,18 +202,64 @@ def notify(
     text: str,
     now: datetime,
     buttons: list[list[dict[str, str]]] | None = None,
+    parent_id: int | None = None,
+    not_before: datetime | None = None,
 ) -> int:
-    """A notice (report, alarm, approval request) queued to these chats; rows queued."""
+    """A notice (report, alarm, approval request, progress of `parent_id`) queued to these
+    chats; rows queued."""
     if not chat_ids:
         return 0
     row = Broadcast(
-        text=text, kind="notice", state="confirmed", created_at=now, buttons=buttons or None
+        text=text,
+        kind="notice",
+        state="confirmed",
+        created_at=now,
+        buttons=buttons or None,
+        parent_id=parent_id,
     )
     row.confirmed_at = now
     row.audience = len(chat_ids)
     session.add(row)
     session.flush()
     rows = [
-        new_row(chat_id=cid, kind="broadcast", now=now, broadcast_id=row.id) for cid in chat_ids
+        new_row(chat_id=cid, kind="broadcast", now=now, broadcast_id=row.id, not_before=not_before)
+        for cid in chat_ids
     ]
     return enqueue(session, rows=rows)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """An announcement being sent, and where its progress message sits in its author's chat."""
+
+    broadcast: Broadcast
+    counts: Counts
+    chat: Chat
+    message_id: str
+
+
+def in_progress(session: Session, *, since: datetime) -> list[Progress]:
+    """Announcements not finished (or finished after `since`) whose progress message was
+    delivered: what the watch edits."""
+    d = DELIVERIES.c
+    notice = BROADCASTS.alias("notice")
+    stmt = (
+        select(notice.c.parent_id, d.chat_id, d.message_id)
+        .join(DELIVERIES, d.broadcast_id == notice.c.id)
+        .join(BROADCASTS, BROADCASTS.c.id == notice.c.parent_id)
+        .where(d.state == "sent", d.message_id.is_not(None))
+        .where(
+            BROADCASTS.c.finished_at.is_(None) | (BROADCASTS.c.finished_at >= since),
+            BROADCASTS.c.state.in_(("confirmed", "cancelled", "done")),
+        )
+    )
+    found = session.execute(stmt).all()
+    if not found:
+        return []
+    tallies = counts(session, broadcast_ids=[int(r[0]) for r in found])
+    out = []
+    for parent_id, chat_id, message_id in found:
+        row, chat = session.get(Broadcast, parent_id), session.get(Chat, chat_id)
+        if row is not None and chat is not None:
+            out.append(Progress(row, tallies[int(parent_id)], chat, str(message_id)))
+    return out

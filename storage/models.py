@@ -140,6 +140,8 @@ class Broadcast(SQLModel, table=True):
     left: int = 0
     # A notice's inline buttons: [[{"text": ..., "data": ...}]] (e.g. approve / reject).
     buttons: list[list[dict[str, str]]] | None = Field(default=None, sa_column=Column(JSON))
+    parent_id: int | None = None  # a progress notice: the announcement it follows
+    lang: str | None = Field(default=None, max_length=8)  # the author's: progress, report
 
 
 class Admin(SQLModel, table=True):

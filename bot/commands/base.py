@@ -54,6 +54,10 @@ class Services:
     platforms: tuple[str, ...] | None = None  # delivering platforms (None: all but console)
     # Called (from a worker thread) after /admin add|remove, e.g. to refresh command menus.
     on_admins_changed: Callable[[str, str, bool], None] | None = None
+    # Edits a sent message (platform, chat's external id, message id, text), from a worker
+    # thread; the channel sets it. Broadcast progress uses it.
+    edit_message: Callable[[str, str, str, str], None] | None = None
+    send_rate: float = 25.0  # messages per second of the platform (TELEGRAM_GLOBAL_RATE)
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 from bot.commands import access
 from bot.commands.base import Ctx
@@ -56,6 +57,7 @@ def broadcast(ctx: Ctx, args: str) -> Reply:
         author_chat_id=ctx.chat_pk,
         audience=audience,
         now=ctx.services.clock(),
+        lang=ctx.lang,
     )
     return _preview(ctx, row, audience)
 
@@ -92,6 +94,18 @@ def press(ctx: Ctx, data: str) -> Reply:
     if queued < 0:
         return _already(ctx, row)
     _audit(ctx, row, "broadcast", len(recipients))
+    # The progress message: sent through the queue, then edited by the watch as it goes.
+    counts = store.Counts(left=len(recipients))
+    text = progress_text(row, counts, author_lang(row, ctx.chat), ctx.services.send_rate)
+    # Due a second before the broadcast's rows, so it is sent first (the queue goes by due time).
+    store.notify(
+        ctx.session,
+        chat_ids=[ctx.chat_pk],
+        text=text,
+        now=now,
+        parent_id=row.id,
+        not_before=now - timedelta(seconds=1),
+    )
     done = t(ctx.lang, "broadcast_queued", id=row.id, n=len(recipients))
     lines: list[list[Inline]] = [[Text(done, bold=True)], []]
     return Reply(lines=lines + [[Text(line)] for line in row.text.splitlines()])
@@ -164,7 +178,27 @@ def status(ctx: Ctx) -> Reply:
     return Reply(lines=out)
 
 
+def author_lang(row: Broadcast, chat: Chat | None) -> str:
+    """The language the author used for the announcement (else the chat's, else vi)."""
+    return row.lang or pick_language(chat.language if chat else None, None)
+
+
 def report_text(row: Broadcast, counts: store.Counts, chat: Chat | None) -> str:
     """The final report of one announcement, in its author's language."""
-    lang = pick_language(chat.language if chat else None, None)
+    lang = author_lang(row, chat)
     return t(lang, "broadcast_report", id=row.id, counts=counts_text(lang, counts))
+
+
+def eta_text(lang: str, seconds: float) -> str:
+    """ "40 s", "3 min" (rounded up) in `lang`."""
+    if seconds <= 90:
+        return t(lang, "seconds", n=max(1, round(seconds)))
+    return t(lang, "minutes", n=-(-round(seconds) // 60))
+
+
+def progress_text(row: Broadcast, counts: store.Counts, lang: str, rate: float) -> str:
+    """Where an announcement stands, with an estimate of the time left at `rate` per second."""
+    if row.finished_at is not None or not counts.left:
+        return t(lang, "broadcast_progress_done", id=row.id, counts=counts_text(lang, counts))
+    eta = eta_text(lang, counts.left / max(rate, 0.1))
+    return t(lang, "broadcast_progress", id=row.id, counts=counts_text(lang, counts), eta=eta)

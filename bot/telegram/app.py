@@ -24,6 +24,7 @@ from telegram.request import HTTPXRequest
 from bot.i18n import COMMANDS, LANGS
 from bot.settings import Settings
 from bot.telegram.handlers import BotDeps, on_error, on_message, on_page_button
+from bot.telegram.hooks import message_editor
 from bot.telegram.menus import admin_user_ids, on_admins_changed, set_admin_menu
 from bot.web import WEBHOOK_PATH, WebServer, bind, make_app
 
@@ -132,6 +133,7 @@ class TelegramChannel:
         for user in await asyncio.to_thread(admin_user_ids, services.engine, ids):
             await set_admin_menu(self.app.bot, user, admin=True)
         services.on_admins_changed = on_admins_changed(self.app.bot)
+        services.edit_message = message_editor(self.app.bot)
         await self.web.start()
         if self.webhook:
             if self.settings.telegram_webhook_url.path != WEBHOOK_PATH:  # type: ignore[union-attr]

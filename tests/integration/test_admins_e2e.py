@@ -22,7 +22,7 @@ from bot.settings import Settings
 from bot.telegram.app import TelegramChannel
 from bot.telegram.client import TelegramClient
 from bot.telegram.handlers import BotDeps
-from bot.watch import watch_once
+from bot.watch import progress_once, watch_once
 from jobs.delivery.dispatcher import Dispatcher
 from storage.db import session_scope
 from storage.models import Broadcast
@@ -119,15 +119,25 @@ async def test_admin_menus_refusals_and_a_confirmed_broadcast_with_report(
     await fake.wait_until_async(lambda: any("queued" in e["text"] for e in fake.edits))
     fake.push_callback(ADMIN, preview.message_id, confirm, language_code="en")
     await fake.wait_until_async(lambda: any("already" in e["text"] for e in fake.edits))
-    assert states(sqlite_engine) == {"pending": 3}
+    assert states(sqlite_engine) == {"pending": 4}  # the 3 chats and the progress message
     await deliver(sqlite_engine, client)
     assert fake.texts_to(OTHER)[-1] == "Họp lúc 8 giờ\nPhòng <2>"
-    # The final report reaches the admin once.
-    assert watch_once(bot.app.bot_data["deps"].services, alarm_failures=3) == 1
-    assert watch_once(bot.app.bot_data["deps"].services, alarm_failures=3) == 0
+    progress = fake.messages_to(ADMIN)[-1]  # queued with the broadcast, sent before it ends
+    assert progress.plain_text == (
+        "Announcement #1: sent 0, failed 0, unreachable 0, left 3; about 1 s to go."
+    )  # in the language the admin wrote the broadcast in
+    # The final report reaches the admin once; the progress message shows the end.
+    svc = bot.app.bot_data["deps"].services
+    assert watch_once(svc, alarm_failures=3) == 1
+    assert watch_once(svc, alarm_failures=3) == 0
+    texts: dict[int, str] = {}
+    assert await asyncio.to_thread(progress_once, svc, texts) == 1
+    assert await asyncio.to_thread(progress_once, svc, texts) == 0  # unchanged: no edit
+    [last] = [e for e in fake.edits if e["message_id"] == progress.message_id]
+    assert last["text"] == "Announcement #1 finished: sent 3, failed 0, unreachable 0, left 0."
     await deliver(sqlite_engine, client)
     report = fake.texts_to(ADMIN)[-1]
-    assert report == "Báo cáo thông báo #1: đã gửi 3, lỗi 0, không liên lạc được 0, còn lại 0."
+    assert report == "Report of announcement #1: sent 3, failed 0, unreachable 0, left 0."
     # /admin add shows the admin menu to the new admin; remove takes it away.
     assert (await ask(fake, ADMIN, "/admin add 3003")).plain_text == "Đã thêm quản trị viên 3003."
     await fake.wait_until_async(lambda: "broadcast" in menu(fake, OTHER, "vi"))
@@ -190,16 +200,24 @@ async def test_broadcast_to_1000_chats_some_unreachable_cancelled_half_way(
     await asyncio.to_thread(press, svc, replace(admin, text=confirm))
     dispatcher = Dispatcher(engine=engine, client=client, tz=VN, global_rate=300, window=50)
     running = asyncio.create_task(dispatcher.run())
-    await fake.wait_until_async(lambda: len(fake.sent) >= 500, timeout=30)
-    cancel = replace(admin, text="/broadcast cancel")
-    stopped = await asyncio.to_thread(handle, svc, cancel)
-    assert stopped is not None and "Đã dừng" in stopped.lines[0][0].text
-    # The rows in flight when it was cancelled finish; nothing else is sent.
-    await asyncio.to_thread(
-        wait_for_db, lambda: not ({"pending", "sending"} & set(+states(engine))), 30
-    )
-    dispatcher.stop()
-    await running
+    try:
+        await fake.wait_until_async(lambda: len(fake.sent) >= 300, timeout=30)
+        svc.edit_message = lambda _p, chat, message_id, text: edit(fake, chat, message_id, text)
+        shown: dict[int, str] = {}
+        assert await asyncio.to_thread(progress_once, svc, shown) == 1
+        midway = fake.edits[-1]["text"]
+        assert midway.startswith("Thông báo #1: đã gửi ") and "còn khoảng" in midway
+        await fake.wait_until_async(lambda: len(fake.sent) >= 500, timeout=30)
+        cancel = replace(admin, text="/broadcast cancel")
+        stopped = await asyncio.to_thread(handle, svc, cancel)
+        assert stopped is not None and "Đã dừng" in stopped.lines[0][0].text
+        # The rows in flight when it was cancelled finish; nothing else is sent.
+        await asyncio.to_thread(
+            wait_for_db, lambda: not ({"pending", "sending"} & set(+states(engine))), 30
+        )
+    finally:
+        dispatcher.stop()
+        await running
     with session_scope(engine) as s:
         [row] = s.exec(select(Broadcast).where(Broadcast.kind == "announcement")).all()
         assert row.audience == 1001  # every seeded chat and the admin's own
@@ -208,7 +226,8 @@ async def test_broadcast_to_1000_chats_some_unreachable_cancelled_half_way(
         [row] = s.exec(select(Broadcast).where(Broadcast.kind == "announcement")).all()
         sent, failed, unreachable, left = row.sent, row.failed, row.unreachable, row.left
     got = states(engine)
-    assert sent == got["sent"] == len(fake.sent) and 500 <= sent < 1001
+    # The fake also accepted the progress message, sent first.
+    assert sent + 1 == got["sent"] == len(fake.sent) and 500 <= sent < 1001
     assert unreachable == got["failed"] <= 10 and failed == 0
     assert sent + unreachable + left == 1001 and left == got["cancelled"] > 0
     assert got["pending"] == 1 and got["sending"] == 0  # only the report is left to send
@@ -218,3 +237,10 @@ async def test_broadcast_to_1000_chats_some_unreachable_cancelled_half_way(
         f"Báo cáo thông báo #{row.id}: đã gửi {sent}, lỗi 0, "
         f"không liên lạc được {unreachable}, còn lại {left}."
     )
+
+
+def edit(fake: FakeTelegram, chat: str, message_id: str, text: str) -> None:
+    """editMessageText on the fake, as a channel's edit hook would call it."""
+    url = f"{fake.url}/bot{fake.token}/editMessageText"
+    body = {"chat_id": int(chat), "message_id": int(message_id), "text": text}
+    httpx.post(url, json=body, timeout=5).raise_for_status()

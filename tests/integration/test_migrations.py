@@ -43,7 +43,7 @@ def test_issue_11_tables_and_columns_match_the_models(engine: Engine) -> None:
     columns = {("chats", "access"), ("source_states", "alarmed")}
     columns |= {("broadcasts", name) for name in (
         "kind", "state", "author_chat_id", "audience", "confirmed_at", "finished_at", "sent",
-        "failed", "unreachable", "left", "buttons",
+        "failed", "unreachable", "left", "buttons", "parent_id", "lang",
     )}  # fmt: skip
     with engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)

@@ -29,6 +29,8 @@ _BROADCAST_COLUMNS: list[sa.Column[Any]] = [
     sa.Column("unreachable", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("left", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("buttons", sa.JSON(), nullable=True),
+    sa.Column("parent_id", sa.Integer(), nullable=True),
+    sa.Column("lang", sa.String(8), nullable=True),
 ]
 
 
