@@ -21,6 +21,7 @@ from jobs.delivery.dispatcher import (
     backoff,
     default_owner,
 )
+from jobs.delivery.pace import SharedPace
 
 __all__ = ["DEFAULT_WINDOW", "Dispatcher", "backoff", "default_owner", "main", "make_dispatcher",
            "run_dispatcher"]  # fmt: skip
@@ -37,6 +38,8 @@ def make_dispatcher(settings: Settings, engine: Engine, **kw: Any) -> Dispatcher
         token=settings.telegram_bot_token.get_secret_value(),
     )
     kw.setdefault("retention_days", settings.delivery_retention_days)
+    if engine.dialect.name == "postgresql":  # replicas share one budget (SQLite: one process)
+        kw.setdefault("pace", SharedPace(engine, rate=settings.telegram_global_rate))
     return Dispatcher(
         engine=engine,
         client=client,
@@ -75,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=DEFAULT_WINDOW)
     parser.add_argument("--lease-seconds", type=float, default=DEFAULT_LEASE_SECONDS)
     parser.add_argument("--idle-poll", type=float, default=IDLE_POLL_SECONDS)
+    parser.add_argument(
+        "--own-pace", action="store_true", help="pace this process alone (a baseline for tests)"
+    )
     args = parser.parse_args(argv)
     settings = Settings()
     setup_logging(
@@ -91,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             window=args.window,
             lease_seconds=args.lease_seconds,
             idle_poll=args.idle_poll,
+            **({"pace": None} if args.own_pace else {}),
         )
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -31,6 +31,7 @@ from bot.telegram.client import (
 )
 from jobs.delivery import dispatch_io as io
 from jobs.delivery.compose import Job
+from jobs.delivery.pace import SharedPace
 from jobs.delivery.ratelimit import RateLimiter
 from storage.types import utcnow
 
@@ -79,6 +80,7 @@ class Dispatcher:
         clock: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
         limiter: RateLimiter | None = None,
+        pace: SharedPace | None = None,
     ) -> None:
         self.engine, self.client, self.tz = engine, client, tz
         self.owner = owner or default_owner()
@@ -89,6 +91,7 @@ class Dispatcher:
         self.housekeeping_every = min(HOUSEKEEPING_SECONDS, lease_seconds / 2)
         self.clock, self.monotonic = clock, monotonic
         self.limiter = limiter or RateLimiter(global_rate=global_rate)
+        self.pace = pace  # several replicas: the global rate shared through the database
         self.stopping = asyncio.Event()
         self._recent_429: deque[tuple[float, str]] = deque()
         self._in_flight: dict[asyncio.Task[None], int] = {}
@@ -177,6 +180,8 @@ class Dispatcher:
             rest = [i for later in chain[index:] for i in later.ids]
             if not await self._wait_turn(job, rest):
                 return
+            if self.pace is not None:
+                await self.pace.acquire()
             ticket = self.limiter.begin(job.external_id, group=job.group, now=self.monotonic())
             try:
                 outcome = await self.client.send_message(

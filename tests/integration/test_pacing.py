@@ -51,3 +51,28 @@ def test_two_replicas_together_stay_within_the_rate(engine: Engine) -> None:
     # (the clock readings of the two threads add a little jitter, never a second's worth).
     assert starts[-1] - starts[0] >= 1.5
     assert max(sum(1 for t in starts if s <= t < s + 1.0) for s in starts) <= 52
+
+
+async def test_two_paces_on_one_database_send_at_the_rate_together(engine: Engine) -> None:
+    """Two SharedPace objects (two replicas' worth) taking 30 slots each at 40/s."""
+    import asyncio
+
+    from jobs.delivery.pace import SharedPace
+
+    url = engine.url.render_as_string(hide_password=False)
+    other = make_engine(url)
+    times: list[float] = []
+
+    async def sender(pace: SharedPace) -> None:
+        for _ in range(30):
+            await pace.acquire()
+            times.append(time.monotonic())
+
+    try:
+        paces = [SharedPace(engine, rate=40), SharedPace(other, rate=40)]
+        await asyncio.gather(*(sender(p) for p in paces))
+    finally:
+        other.dispose()
+    times.sort()
+    assert times[-1] - times[0] >= 59 / 40 - 0.1  # 60 sends at 40/s together, not 80/s
+    assert max(sum(1 for t in times if s <= t < s + 1.0) for s in times) <= 42
