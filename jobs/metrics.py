@@ -81,6 +81,26 @@ def observe_command(name: str, seconds: float) -> None:
     COMMAND_SECONDS.labels(name if name in KNOWN_COMMANDS else "other").observe(seconds)
 
 
+# A send's outcome (bot.telegram.client's class names) as the state the metrics count.
+_SEND_STATES = {
+    "Sent": "sent",
+    "RetryAfter": "rate_limited",
+    "Transient": "retry",
+    "Ambiguous": "ambiguous",
+    "Permanent": "unreachable",
+    "Rejected": "failed",
+}
+
+
+def observe_send(platform: str, outcome: str, seconds: float) -> None:
+    """Record one send: its latency, its outcome, and a 429 when it was refused for speed."""
+    SEND_SECONDS.labels(platform).observe(seconds)
+    state = _SEND_STATES.get(outcome, "failed")
+    DELIVERIES.labels(platform, state).inc()
+    if state == "rate_limited":
+        RATE_LIMITED.labels(platform).inc()
+
+
 def observe_poll(source: str, *, outcome: str, new: int = 0, edited: int = 0) -> None:
     """Record one poll's outcome and the articles it stored."""
     POLLS.labels(source, outcome).inc()

@@ -29,6 +29,7 @@ from bot.telegram.client import (
     TelegramClient,
     Transient,
 )
+from jobs import metrics
 from jobs.delivery import dispatch_io as io
 from jobs.delivery.compose import Job
 from jobs.delivery.pace import SharedPace
@@ -36,6 +37,7 @@ from jobs.delivery.ratelimit import RateLimiter
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
+PLATFORM = "telegram"  # the platform this dispatcher sends to (for the metrics)
 
 DEFAULT_WINDOW = 16  # rows in flight at once: the most a crash can duplicate
 DEFAULT_LEASE_SECONDS = 120.0  # longer than any send can take (see client time-outs)
@@ -183,12 +185,14 @@ class Dispatcher:
             if self.pace is not None:
                 await self.pace.acquire()
             ticket = self.limiter.begin(job.external_id, group=job.group, now=self.monotonic())
+            started = self.monotonic()
             try:
                 outcome = await self.client.send_message(
                     job.external_id, job.text, reply_markup=job.reply_markup
                 )
             finally:
                 self.limiter.finish(ticket, now=self.monotonic())
+            metrics.observe_send(PLATFORM, type(outcome).__name__, self.monotonic() - started)
             if isinstance(outcome, Sent) and not job.ids:
                 continue  # a leading part of a multi-message broadcast
             await self._apply(job, rest if not isinstance(outcome, Sent) else job.ids, outcome)

@@ -16,9 +16,11 @@ from bot.commands import Request, Services, handle, press
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
 from bot.telegram.app import TelegramChannel
+from bot.telegram.client import TelegramClient
 from bot.telegram.handlers import BotDeps
 from bot.watch import watch_once
 from jobs import metrics
+from jobs.delivery.dispatcher import Dispatcher
 from jobs.ingest.fetch import Fetcher
 from jobs.scheduler import _poll_job
 from storage.articles import save_source_state
@@ -105,8 +107,17 @@ async def test_metrics_and_healthz_over_http(
     press(svc, Request("telegram", str(ADMIN), preview.buttons[0][0].data or "", is_admin=True))
     async with httpx.AsyncClient() as client:
         got = samples((await client.get(f"{base}/metrics")).text)
-    assert got[("portal_queue_depth", (("platform", "telegram"), ("state", "pending")))] == 1
+    pending = ("portal_queue_depth", (("platform", "telegram"), ("state", "pending")))
+    assert got[pending] == 2  # the broadcast and the admin's progress message
     assert ("portal_queue_oldest_due_seconds", (("platform", "telegram"),)) in got
+    sent_key = ("portal_deliveries_total", (("platform", "telegram"), ("state", "sent")))
+    before = got.get(sent_key, 0.0)
+    async with TelegramClient(api_url=fake.url, token=fake.token) as tg:
+        await Dispatcher(engine=sqlite_engine, client=tg, tz=TZ, global_rate=25).run_until_idle()
+    async with httpx.AsyncClient() as client:
+        got = samples((await client.get(f"{base}/metrics")).text)
+    assert got[sent_key] == before + 2 and pending not in got
+    assert got[("portal_send_seconds_count", (("platform", "telegram"),))] >= 2
 
 
 def test_source_alarms_once_when_failing_and_once_when_back(engine: Engine) -> None:
