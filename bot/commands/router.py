@@ -36,7 +36,7 @@ ADMIN_COMMANDS: dict[str, Command] = {
     "sources": admin.sources,
     "admin": admin.admin_cmd,
 }
-metrics.KNOWN_COMMANDS.update(COMMANDS, ADMIN_COMMANDS)
+metrics.KNOWN_COMMANDS.update(COMMANDS, ADMIN_COMMANDS, {"text"})
 # Button data prefix -> admin-only logic (anyone else is refused, whatever the payload).
 ADMIN_BUTTONS: dict[str, Command] = {
     broadcasts.CONFIRM: broadcasts.press,
