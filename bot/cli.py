@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
+from bot.i18n import DATABASE_UP_TO_DATE, INVALID_CONFIGURATION
 from bot.logs import setup_logging
 from bot.settings import Settings, unknown_env_lines
 
@@ -24,6 +25,7 @@ EPILOG = """examples:
   portal-notifier poll                poll every source once and show what was found
   portal-notifier sources list        the health of each source
   portal-notifier sources test URL    what a new portal page would yield (nothing stored)
+  portal-notifier queue               messages waiting to be sent, per platform
 """
 
 
@@ -66,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument(
         "--allow-private", action="store_true", help="allow intranet (private) addresses"
     )
+    sub.add_parser("queue", help="messages waiting to be sent, per platform")
     db = sub.add_parser("db", help="the database").add_subparsers(
         dest="db_cmd", metavar="ACTION", required=True
     )
@@ -77,11 +80,8 @@ def _database_problem(settings: Settings, exc: Exception) -> int:
     """A database that cannot be opened is a configuration problem: say so, exit 2."""
     shown = make_url(settings.database_url).render_as_string(hide_password=True)
     first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    print(
-        f"Invalid configuration: cannot open DATABASE_URL {shown}: "
-        f"{first[0] if first else type(exc).__name__}",
-        file=sys.stderr,
-    )
+    why = f"cannot open DATABASE_URL {shown}: {first[0] if first else type(exc).__name__}"
+    print(INVALID_CONFIGURATION.format(why=why), file=sys.stderr)
     return 2
 
 
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        print(f"Invalid configuration:\n{exc}", file=sys.stderr)
+        print(INVALID_CONFIGURATION.format(why=f"\n{exc}"), file=sys.stderr)
         return 2
     for warning in unknown_env_lines():
         print(f"Warning: {warning}", file=sys.stderr)
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if getattr(args, "demo", False) and args.cmd != "run":
         with tempfile.TemporaryDirectory(prefix="portal-notifier-demo-") as folder:
-            from jobs.demo.mode import demo_settings, write_demo_sources
+            from bot.demo_mode import demo_settings, write_demo_sources
 
             path = write_demo_sources(Path(folder))
             return _command(args, demo_settings(settings, sources_file=path))
@@ -121,23 +121,27 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         from storage.db import make_engine, upgrade
 
         upgrade(make_engine(settings.database_url))
-        print("database is up to date")
+        print(DATABASE_UP_TO_DATE)
         return 0
     if args.cmd == "poll":
-        from jobs import commands
+        from bot import cli_verbs as commands
 
         return commands.poll_once(settings)
+    if args.cmd == "queue":
+        from bot import cli_verbs
+
+        return cli_verbs.queue_list(settings)
     if args.cmd == "sources":
-        from jobs import commands
+        from bot import cli_verbs as commands
 
         if args.sources_cmd == "list":
             return commands.sources_list(settings)
         return commands.sources_test(settings, args.url, args.kind, args.allow_private)
-    from bot import app
+    from bot import service
 
     if args.cmd == "chat":
-        return app.chat(settings, user_id=args.as_user)
-    return app.run(settings, demo=args.demo)
+        return service.chat(settings, user_id=args.as_user)
+    return service.run(settings, demo=args.demo)
 
 
 if __name__ == "__main__":

@@ -81,14 +81,15 @@ def observe_command(name: str, seconds: float) -> None:
     COMMAND_SECONDS.labels(name if name in KNOWN_COMMANDS else "other").observe(seconds)
 
 
-# A send's outcome (bot.telegram.client's class names) as the state the metrics count.
+# A send's outcome (jobs.delivery.outbound's class names) as the state the metrics count.
 _SEND_STATES = {
     "Sent": "sent",
     "RetryAfter": "rate_limited",
-    "Transient": "retry",
+    "TemporaryFailure": "retry",
     "Ambiguous": "ambiguous",
-    "Permanent": "unreachable",
-    "Rejected": "failed",
+    "RecipientGone": "unreachable",
+    "PermanentFailure": "failed",
+    "ConfigurationError": "refused",
 }
 
 

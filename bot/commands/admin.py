@@ -6,17 +6,17 @@ from datetime import datetime
 
 from bot.commands import access
 from bot.commands.base import Ctx
-from bot.i18n import t
-from bot.replies import Button, Inline, Reply, Text
-from jobs.ingest.errors import describe
+from bot.i18n import describe_reason, t
+from jobs.delivery.reply import Button, Inline, Reply, Text
 from storage import admins as store
 from storage.articles import list_source_states
+from storage.datequery import DAY_TIME_FORMAT
 
 
 def _local(moment: datetime | None, ctx: Ctx) -> str:
     if moment is None:
         return "-"
-    return moment.astimezone(ctx.services.tz).strftime("%d/%m/%Y %H:%M")
+    return moment.astimezone(ctx.services.tz).strftime(DAY_TIME_FORMAT)
 
 
 def admin_cmd(ctx: Ctx, args: str) -> Reply:
@@ -119,7 +119,7 @@ def sources(ctx: Ctx, _args: str) -> Reply:
         )
         lines.append([Text(detail)])
         if st.last_error and not healthy:
-            why = describe(st.last_error, ctx.lang)
+            why = describe_reason(st.last_error, ctx.lang)
             when = _local(st.last_error_at, ctx)
             lines.append([Text(t(ctx.lang, "sources_error", when=when, why=why))])
     return Reply(lines=lines)

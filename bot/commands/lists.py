@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from bot import formatting
+from bot import presenting as formatting
 from bot.commands.base import Ctx
 from bot.commands.paging import DatePageRef, SearchPageRef, date_data, decode, search_data
-from bot.i18n import t
-from bot.replies import Button, Inline, Reply, Text
-from jobs.ingest.errors import describe
+from bot.i18n import describe_reason, t
+from jobs.delivery.reply import Button, Inline, Reply, Text
 from storage import datequery, lookup
 from storage.articles import list_source_states
 from storage.search import MAX_QUERY_CHARS, search
@@ -39,7 +38,7 @@ def _why_empty(ctx: Ctx) -> str:
         return t(ctx.lang, "no_articles_unpolled")
     for name, st in states.items():
         if st.last_error and st.consecutive_failures:
-            why = describe(st.last_error, ctx.lang)
+            why = describe_reason(st.last_error, ctx.lang)
             return t(ctx.lang, "no_articles_why", source=name, why=why)
     return t(ctx.lang, "no_articles")
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from bot.commands import access, admin, broadcasts, lists, prefs, stats
 from bot.commands.base import Command, Ctx, Request, Services, split_command
+from bot.flood import Verdict
 from bot.i18n import pick_language, t
-from bot.ratelimit import Verdict
-from bot.replies import Reply
 from jobs import metrics
+from jobs.delivery.reply import Reply
 from storage.db import session_scope
 
 log = logging.getLogger(__name__)

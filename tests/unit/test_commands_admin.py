@@ -12,8 +12,8 @@ from sqlmodel import col, select
 
 from bot.commands import ADMIN_COMMANDS, Request, Services, handle, press
 from bot.commands.router import ADMIN_BUTTONS
-from bot.console import render
-from bot.ratelimit import RateLimiter
+from bot.console.chat import render
+from bot.flood import RateLimiter
 from storage import chats
 from storage.articles import save_source_state
 from storage.db import session_scope

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import TextIO
 
 from bot.commands import Request, Services, handle, press
 from bot.commands.access import is_admin
 from bot.i18n import pick_language, t
-from bot.replies import Button, Link, Reply
+from jobs.delivery.reply import Button, Link, Reply
 from storage.chats import find_chat
 from storage.db import session_scope
 
@@ -19,8 +19,16 @@ QUIT = {"/quit", "/exit", "quit", "exit"}
 _PRESS = re.compile(r":(\d{1,2})")
 
 
-def _buttons(reply: Reply | None) -> list[Button]:
+def buttons_of(reply: Reply | None) -> list[Button]:
     return [b for row in (reply.buttons if reply else []) for b in row if b.data]
+
+
+@dataclass
+class Screen:
+    """What the chat loop and the console's sender share: the buttons shown last, so ":n"
+    presses a button of the latest reply or alert."""
+
+    buttons: list[Button] = field(default_factory=list)
 
 
 def render(reply: Reply, lang: str = "vi") -> str:
@@ -28,7 +36,7 @@ def render(reply: Reply, lang: str = "vi") -> str:
     out = []
     for line in reply.lines:
         out.append("".join(f"{r.text} <{r.url}>" if isinstance(r, Link) else r.text for r in line))
-    flat = _buttons(reply)
+    flat = buttons_of(reply)
     if flat:
         out.append("  ".join(f"[:{i}] {b.text}" for i, b in enumerate(flat, 1)))
         out.append(t(lang, "console_buttons"))
@@ -50,6 +58,7 @@ def chat_loop(
     chat_id: str = "local",
     language_code: str | None = None,
     prompt: str = "",
+    screen: Screen | None = None,
     inbox: Callable[[], object] | None = None,
 ) -> int:
     """Answer each input line until end of input or /quit; returns the exit code.
@@ -57,17 +66,17 @@ def chat_loop(
     The user is `chat_id` (also its user id); `inbox`, when given, prints what the queue
     holds for this chat (broadcasts, alerts) after each answer.
     """
+    screen = screen or Screen()
     lang = _language(services, chat_id, language_code)
     print(t(lang, "start"), file=out, flush=True)
     print(banner(services, chat_id, lang), file=out, end=f"\n{prompt}", flush=True)
-    buttons: list[Button] = []
     for raw in lines:
-        reply = _answer(services, raw.strip(), buttons, chat_id, language_code)
+        reply = _answer(services, raw.strip(), screen.buttons, chat_id, language_code)
         if reply is _QUIT:
             break
         if reply is not None and reply.lines:
             if reply.buttons or not _PRESS.fullmatch(raw.strip()):
-                buttons = _buttons(reply)  # a refused ":n" keeps the buttons it refers to
+                screen.buttons = buttons_of(reply)  # a refused ":n" keeps what it refers to
             lang = _language(services, chat_id, language_code)  # /lang may have changed it
             print(render(reply, lang), file=out, end="\n\n", flush=True)
         if inbox is not None:

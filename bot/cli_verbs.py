@@ -1,14 +1,19 @@
-"""CLI commands about sources: `poll --once`, `sources list`, `sources test URL`."""
+"""CLI verbs: `poll --once`, `sources list`, `sources test URL`, `queue`."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from sqlmodel import Session
+
+from bot.i18n import describe_reason, t
 from bot.settings import Settings
-from jobs.ingest.errors import SourceError, describe
+from jobs.ingest.errors import SourceError
 from jobs.ingest.fetch import Fetcher, FetchResult
 from jobs.ingest.items import ListingItem, ParsedArticle
 from jobs.ingest.parse_feed import parse_feed
@@ -16,8 +21,14 @@ from jobs.ingest.parse_html import parse_article, parse_listing
 from jobs.ingest.poll import OnStored, PollReport, poll_all
 from jobs.ingest.sources import Selectors, SourceConfig, load_sources
 from storage.articles import list_source_states
+from storage.datequery import DAY_TIME_FORMAT
 from storage.db import make_engine, session_scope, upgrade
+from storage.deliveries import pending_by_platform
 from storage.types import utcnow
+
+T = TypeVar("T")
+# The CLI speaks English, like its table headers and --help (issue 11: no mixing).
+CLI_LANG = "en"
 
 # The dry run prints at most this many listing items and body characters.
 TEST_ITEMS = 20
@@ -25,7 +36,7 @@ TEST_BODY_CHARS = 3000
 
 
 def _when(moment: datetime | None, tz: ZoneInfo) -> str:
-    return moment.astimezone(tz).strftime("%d/%m/%Y %H:%M") if moment else "-"
+    return moment.astimezone(tz).strftime(DAY_TIME_FORMAT) if moment else "-"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -39,7 +50,10 @@ def _sources(settings: Settings) -> list[SourceConfig] | None:
     try:
         return load_sources(settings.sources_file)
     except (OSError, ValueError) as exc:
-        print(f"Cannot read the sources file {settings.sources_file}: {exc}", file=sys.stderr)
+        print(
+            t(CLI_LANG, "cli_sources_unreadable", path=settings.sources_file, error=exc),
+            file=sys.stderr,
+        )
         return None
 
 
@@ -109,18 +123,35 @@ def poll_once(settings: Settings, *, on_stored: OnStored | None = None) -> int:
     return 1 if any(r.failed for r in reports) else 0
 
 
+def _read(settings: Settings, query: Callable[[Session], T]) -> T:
+    """One read of the (migrated) database, engine disposed after."""
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        with session_scope(engine) as session:
+            return query(session)
+    finally:
+        engine.dispose()
+
+
+def queue_list(settings: Settings, lang: str = CLI_LANG) -> int:
+    """Print the pending deliveries of each platform (rows of a platform with no configured
+    channel wait here until one is configured)."""
+    pending = _read(settings, pending_by_platform)
+    if not pending:
+        print(t(lang, "cli_queue_empty"))
+        return 0
+    header = t(lang, "cli_queue_header").split(",")
+    print(_table(header, [[platform, str(n)] for platform, n in pending.items()]))
+    return 0
+
+
 def sources_list(settings: Settings) -> int:
     """Print each configured source with its health record."""
     sources = _sources(settings)
     if sources is None:
         return 2
-    engine = make_engine(settings.database_url)
-    try:
-        upgrade(engine)
-        with session_scope(engine) as s:
-            states = list_source_states(s)
-    finally:
-        engine.dispose()
+    states = _read(settings, list_source_states)
     tz = settings.tz
     rows = []
     for src in sources:
@@ -129,7 +160,8 @@ def sources_list(settings: Settings) -> int:
             rows.append([src.name, src.kind, "never polled", "-", "0", "-", ""])
             continue
         error = (
-            f"{st.last_error}: {describe(st.last_error)} ({_when(st.last_error_at, tz)})"
+            f"{st.last_error}: {describe_reason(st.last_error, CLI_LANG)} "
+            f"({_when(st.last_error_at, tz)})"
             if st.last_error
             else "-"
         )
@@ -154,9 +186,10 @@ def sources_test(settings: Settings, url: str, kind: str | None, allow_private: 
     try:
         lines = asyncio.run(_dry_run(settings, url, kind, allow_private))
     except SourceError as exc:
-        print(f"Error: {describe(exc.reason)} ({exc.reason}: {exc})", file=sys.stderr)
+        what = describe_reason(exc.reason, CLI_LANG)
+        print(t(CLI_LANG, "cli_error", what=what, reason=exc.reason, error=exc), file=sys.stderr)
         if exc.reason == "blocked_address" and not allow_private:
-            print("If this is an intranet portal, add --allow-private.", file=sys.stderr)
+            print(t(CLI_LANG, "cli_allow_private"), file=sys.stderr)
         return 1
     print("\n".join(lines))
     return 0
@@ -211,7 +244,9 @@ def _item_line(item: ListingItem, tz: ZoneInfo) -> str:
 def _article_lines(article: ParsedArticle, tz: ZoneInfo) -> list[str]:
     body = article.body
     if len(body) > TEST_BODY_CHARS:
-        body = body[:TEST_BODY_CHARS] + f" … (+{len(article.body) - TEST_BODY_CHARS} characters)"
+        body = body[:TEST_BODY_CHARS] + t(
+            "vi", "cli_more_chars", n=len(article.body) - TEST_BODY_CHARS
+        )
     lines = [f"title: {article.title}", f"date:  {_when(article.published, tz)}"]
     lines += [f"link:  {article.url}", "", body]
     lines += [f"attachment: {name} {link}" for name, link in article.attachments]
