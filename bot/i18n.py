@@ -303,6 +303,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Error: {what} ({reason}: {error})",
     },
     "cli_more_chars": {"vi": " … (+{n} ký tự)", "en": " … (+{n} characters)"},
+    "cli_allow_private": {
+        "vi": "Nếu đây là cổng nội bộ, thêm --allow-private.",
+        "en": "If this is an intranet portal, add --allow-private.",
+    },
     "sources_none": {
         "vi": "Chưa nguồn nào được quét.",
         "en": "No source has been polled yet.",
@@ -560,8 +564,8 @@ REASONS: dict[str, dict[str, str]] = {
     "timeout": {"vi": "quá thời gian chờ", "en": "timed out"},
     "too_large": {"vi": "nội dung vượt giới hạn dung lượng", "en": "content over the size limit"},
     "blocked_address": {
-        "vi": "địa chỉ nội bộ bị chặn (thêm allow_private nếu là cổng nội bộ)",
-        "en": "private address refused (add allow_private for an intranet portal)",
+        "vi": "địa chỉ nội bộ hoặc cục bộ bị chặn",
+        "en": "private or local address refused",
     },
     "too_many_redirects": {"vi": "chuyển hướng quá nhiều lần", "en": "too many redirects"},
     "network": {"vi": "lỗi mạng", "en": "network error"},
@@ -587,6 +591,14 @@ REASONS: dict[str, dict[str, str]] = {
         "en": "the page layout changed (no articles found)",
     },
 }
+
+
+def describe_reason(reason: str, lang: str) -> str:
+    """A source's failure reason (a jobs.ingest.errors code) in words; unknown: as it is."""
+    if reason.startswith("http_") and reason[5:].isdigit():
+        return t(lang, "cli_reason_http", code=reason[5:])
+    words = REASONS.get(reason)
+    return words.get(lang, words[DEFAULT_LANG]) if words else reason
 
 
 ALERT_KEYS = ("topic", "every", "unsub", "digest", "cont")

@@ -25,18 +25,18 @@ from bot.channels import CHANNELS, FALLBACK
 from bot.commands import Services
 from bot.console.channel import prompt_for
 from bot.console.chat import chat_loop
+from bot.console.inbox import deliver_to
 from bot.flood import RateLimiter
 from bot.i18n import CANNOT_START, alert_words
 from bot.logs import redact
-from bot.console.inbox import deliver_to
 from bot.settings import Settings
 from bot.watch import watch
 from bot.web import WebServer, bind, make_app, metrics_route
 from jobs import metrics
-from jobs.delivery.pace import SharedPace
 from jobs.delivery.dispatcher import Dispatcher
 from jobs.delivery.enqueue import make_on_stored
 from jobs.delivery.outbound import Sender
+from jobs.delivery.pace import SharedPace
 from jobs.ingest.fetch import Fetcher
 from jobs.ingest.sources import load_sources
 from jobs.scheduler import build_scheduler
@@ -303,9 +303,7 @@ async def _serve(ctx: ChannelContext) -> int:
         await web.start()
         stack.push_async_callback(web.stop)
         log.info("HTTP server on port %s (/healthz, /metrics)", web.port)
-        await stack.enter_async_context(
-            background_jobs(settings, engine, senders, watch_services)
-        )
+        await stack.enter_async_context(background_jobs(settings, engine, senders, watch_services))
         for channel in channels:
             stack.push_async_callback(channel.stop)
             try:

@@ -14,8 +14,7 @@ from functools import partial
 from bot.commands import Services
 from bot.commands.access import notify_admins
 from bot.commands.broadcasts import author_lang, progress_text, report_text
-from bot.i18n import t
-from jobs.ingest.errors import describe
+from bot.i18n import describe_reason, t
 from storage import broadcasts
 from storage.articles import list_source_states, set_alarmed
 from storage.db import session_scope
@@ -29,7 +28,7 @@ WATCH_SECONDS = 5.0
 def _alarm(st: SourceState, lang: str) -> str:
     if st.layout_changed:
         return t(lang, "alarm_layout", source=st.name)
-    why = describe(st.last_error or "", lang)
+    why = describe_reason(st.last_error or "", lang)
     return t(lang, "alarm_failing", source=st.name, n=st.consecutive_failures, why=why)
 
 

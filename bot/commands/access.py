@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 
 from bot.commands.base import Ctx, Request, Services
 from bot.i18n import pick_language, t
-from bot.replies import Reply
+from jobs.delivery.reply import Reply
 from storage import admins as store
 from storage import broadcasts
 from storage.chats import find_chat

@@ -9,7 +9,7 @@ from datetime import timedelta
 from bot.commands import access
 from bot.commands.base import Ctx
 from bot.i18n import pick_language, t
-from bot.replies import Button, Inline, Reply, Text
+from jobs.delivery.reply import Button, Inline, Reply, Text
 from storage import admins as audit_log
 from storage import broadcasts as store
 from storage import chats

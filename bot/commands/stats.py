@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from bot.commands.base import Ctx
 from bot.i18n import t
-from bot.replies import Inline, Reply, Text
+from jobs.delivery.reply import Inline, Reply, Text
 from storage.articles import list_source_states
 from storage.deliveries import counts_by_state
 from storage.models import Article, Chat, Delivery, Subscription

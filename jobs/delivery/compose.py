@@ -159,7 +159,6 @@ def _broadcast(
         plan.cancel.append((row.id, "empty broadcast"))
 
 
-
 def _broadcast_reply(broadcast: Broadcast) -> Reply:
     """The announcement's text; a notice's buttons (e.g. Approve / Reject a chat) below it."""
     reply = Reply.plain(*broadcast.text.splitlines())

@@ -14,14 +14,15 @@ from pydantic import HttpUrl, SecretStr
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.app import make_health
 from bot.commands import ADMIN_COMMANDS, Request, Services, handle, press
 from bot.commands.router import ADMIN_BUTTONS
-from bot.ratelimit import RateLimiter
+from bot.flood import RateLimiter
+from bot.i18n import alert_words
 from bot.settings import Settings
-from bot.telegram.app import TelegramChannel
+from bot.telegram.channel import TelegramChannel
 from bot.telegram.client import TelegramClient
 from bot.telegram.handlers import BotDeps
+from bot.telegram.sender import TelegramSender
 from bot.watch import progress_once, watch_once
 from jobs.delivery.dispatcher import Dispatcher
 from storage.db import session_scope
@@ -62,7 +63,7 @@ async def bot(fake: FakeTelegram, sqlite_engine: Engine) -> AsyncIterator[Telegr
         listen_port=0,
     )
     deps = BotDeps(services(sqlite_engine), admin_ids=frozenset({ADMIN}))
-    channel = TelegramChannel(settings, deps, health=make_health(sqlite_engine))
+    channel = TelegramChannel(settings, deps)
     await channel.start()
     yield channel
     await channel.stop()
@@ -82,7 +83,8 @@ async def ask(fake: FakeTelegram, chat: int, text: str, lang: str = "vi") -> Sen
 
 
 async def deliver(engine: Engine, client: TelegramClient, rate: float = 25) -> None:
-    dispatcher = Dispatcher(engine=engine, client=client, tz=VN, global_rate=rate)
+    sender = TelegramSender(client, global_rate=rate)
+    dispatcher = Dispatcher(engine=engine, senders=[sender], tz=VN, words=alert_words)
     await dispatcher.run_until_idle()
 
 
@@ -128,6 +130,7 @@ async def test_admin_menus_refusals_and_a_confirmed_broadcast_with_report(
     )  # in the language the admin wrote the broadcast in
     # The final report reaches the admin once; the progress message shows the end.
     svc = bot.app.bot_data["deps"].services
+    svc.edit_message = bot.edit_message  # as the service wires its watch to the channels
     assert watch_once(svc, alarm_failures=3) == 1
     assert watch_once(svc, alarm_failures=3) == 0
     texts: dict[int, str] = {}
@@ -198,7 +201,8 @@ async def test_broadcast_to_1000_chats_some_unreachable_cancelled_half_way(
     confirm = reply.buttons[0][0].data or ""
     assert confirm.startswith("bc:ok:")
     await asyncio.to_thread(press, svc, replace(admin, text=confirm))
-    dispatcher = Dispatcher(engine=engine, client=client, tz=VN, global_rate=300, window=50)
+    sender = TelegramSender(client, global_rate=300)
+    dispatcher = Dispatcher(engine=engine, senders=[sender], tz=VN, words=alert_words, window=50)
     running = asyncio.create_task(dispatcher.run())
     try:
         await fake.wait_until_async(lambda: len(fake.sent) >= 300, timeout=30)

@@ -156,7 +156,7 @@ def test_sources_list_shows_health_after_failures(
     listed = cli("sources", "list", db_url=db_url, sources=sources_file, cwd=tmp_path)
     portal = rows(listed.stdout)["portal"]
     assert portal[2] == "-"  # never succeeded
-    assert portal[3].startswith("http_500: the server answered 500")  # English, like the CLI
+    assert portal[3].startswith("http_500: the server answered HTTP 500")  # English, as the CLI
     assert portal[4] == "1"
 
 
@@ -210,7 +210,7 @@ def test_sources_test_refuses_a_private_address_and_names_the_flag(
         db_url="sqlite:///unused.db", sources=sources_file, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 1
-    assert "the address is private or local" in done.stderr and "blocked_address" in done.stderr
+    assert "private or local address refused" in done.stderr and "blocked_address" in done.stderr
     assert "add --allow-private" in done.stderr and "allow_private" not in done.stderr
     assert server.received == []
 

@@ -188,7 +188,8 @@ def test_the_console_speaks_as_a_chosen_user_and_receives_broadcasts(
     assert "Bạn đang dùng bot với tư cách người dùng 42 (quản trị viên)." in text
     assert "Preview of the announcement to 2 chats:" in text  # "local" and 42 itself
     assert "Announcement #1 queued to 2 chats." in text
-    # Delivered to this console user's chat after the confirmation that quotes it: the
-    # progress message first, then the announcement.
-    assert text.rstrip().endswith("\n\nMeeting at 8")
-    assert "Announcement #1: sent 0, failed 0, unreachable 0, left 2" in text
+    # Delivered to this console user's chat after the confirmation that quotes it, with
+    # the progress message.
+    delivered = text.split("/broadcast status", 1)[1]
+    assert delivered.count("Meeting at 8") == 2  # the confirmation's quote, the delivery
+    assert "Announcement #1: sent 0, failed 0, unreachable 0, left 2" in delivered

@@ -11,14 +11,17 @@ from pydantic import HttpUrl, SecretStr
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from bot.app import make_health
 from bot.commands import Request, Services, handle, press
-from bot.ratelimit import RateLimiter
+from bot.flood import RateLimiter
+from bot.i18n import alert_words
+from bot.service import make_health
 from bot.settings import Settings
-from bot.telegram.app import TelegramChannel
+from bot.telegram.channel import TelegramChannel
 from bot.telegram.client import TelegramClient
 from bot.telegram.handlers import BotDeps
+from bot.telegram.sender import TelegramSender
 from bot.watch import watch_once
+from bot.web import WebServer, bind, make_app, metrics_route
 from jobs import metrics
 from jobs.delivery.dispatcher import Dispatcher
 from jobs.ingest.fetch import Fetcher
@@ -53,11 +56,16 @@ async def bot(fake: FakeTelegram, sqlite_engine: Engine) -> AsyncIterator[Telegr
     )
     services = Services(engine=sqlite_engine, limiter=RateLimiter(burst=10_000))
     deps = BotDeps(services, admin_ids=frozenset({ADMIN}))
-    channel = TelegramChannel(settings, deps, health=make_health(sqlite_engine))
+    channel = TelegramChannel(settings, deps)
     metrics.watch_queue(sqlite_engine)
+    app = make_app(health=make_health(sqlite_engine), routes=[metrics_route()])
+    web = WebServer(app, bind("127.0.0.1", 0))
+    await web.start()
     await channel.start()
+    channel.web = web  # the service's one server, for the test
     yield channel
     await channel.stop()
+    await web.stop()
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -113,7 +121,10 @@ async def test_metrics_and_healthz_over_http(
     sent_key = ("portal_deliveries_total", (("platform", "telegram"), ("state", "sent")))
     before = got.get(sent_key, 0.0)
     async with TelegramClient(api_url=fake.url, token=fake.token) as tg:
-        await Dispatcher(engine=sqlite_engine, client=tg, tz=TZ, global_rate=25).run_until_idle()
+        sender = TelegramSender(tg, global_rate=25)
+        await Dispatcher(
+            engine=sqlite_engine, senders=[sender], tz=TZ, words=alert_words
+        ).run_until_idle()
     async with httpx.AsyncClient() as client:
         got = samples((await client.get(f"{base}/metrics")).text)
     assert got[sent_key] == before + 2 and pending not in got
