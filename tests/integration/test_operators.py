@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -37,6 +38,14 @@ from tests.integration.pollworld import NOW, html_source
 ADMIN = 1001
 
 
+@dataclass
+class Hosted:
+    """The channel and the HTTP server the service would mount its routes on."""
+
+    channel: TelegramChannel
+    web: WebServer
+
+
 @pytest.fixture
 def fake() -> Iterator[FakeTelegram]:
     with FakeTelegram() as server:
@@ -46,7 +55,7 @@ def fake() -> Iterator[FakeTelegram]:
 
 
 @pytest.fixture
-async def bot(fake: FakeTelegram, sqlite_engine: Engine) -> AsyncIterator[TelegramChannel]:
+async def bot(fake: FakeTelegram, sqlite_engine: Engine) -> AsyncIterator[Hosted]:
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         telegram_bot_token=SecretStr(fake.token),
@@ -62,8 +71,7 @@ async def bot(fake: FakeTelegram, sqlite_engine: Engine) -> AsyncIterator[Telegr
     web = WebServer(app, bind("127.0.0.1", 0))
     await web.start()
     await channel.start()
-    channel.web = web  # the service's one server, for the test
-    yield channel
+    yield Hosted(channel, web)
     await channel.stop()
     await web.stop()
 
@@ -79,7 +87,7 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 async def test_metrics_and_healthz_over_http(
     fake: FakeTelegram,
-    bot: TelegramChannel,
+    bot: Hosted,
     sqlite_engine: Engine,
     server: FakeHTTPServer,
     site: PortalSite,
@@ -108,7 +116,7 @@ async def test_metrics_and_healthz_over_http(
     assert got[("portal_polls_total", (("outcome", "ok"), ("source", "portal")))] >= 1
     assert got[("portal_articles_stored_total", (("kind", "new"), ("source", "portal")))] >= 12
     # The queue is read at scrape time: one pending broadcast row shows up.
-    svc = bot.app.bot_data["deps"].services
+    svc = bot.channel.app.bot_data["deps"].services
     req = Request("telegram", str(ADMIN), "/broadcast hi", user_id=str(ADMIN), is_admin=True)
     preview = handle(svc, req)
     assert preview is not None
