@@ -49,7 +49,8 @@ def format_dry_run(
     for outcome in run.outcomes:
         if outcome.article is None:
             reason = (outcome.error or "").split(":", 1)[0]
-            lines.append(f"  LỖI {outcome.url}\n       {describe(reason)} ({outcome.error})")
+            failed = t(lang, "dry_failed")
+            lines.append(f"  {failed} {outcome.url}\n       {describe(reason)} ({outcome.error})")
         else:
             a = outcome.article
             lines.append(

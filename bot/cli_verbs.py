@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from bot.cli_dryrun import format_dry_run
-from bot.i18n import REASONS, t
+from bot.i18n import describe_reason, t
 from bot.settings import Settings
 from jobs.ingest.backfill import HostGate, Progress, backfill_source
 from jobs.ingest.dryrun import TEST_ARTICLES, DryRun, dry_run
@@ -29,14 +29,8 @@ from storage.deliveries import pending_by_platform
 from storage.types import utcnow
 
 T = TypeVar("T")
-
-
-def describe(reason: str, lang: str = "vi") -> str:
-    """A short explanation of a failure reason (a jobs.ingest.errors code) for admins."""
-    if reason.startswith("http_") and reason[5:].isdigit():
-        return t(lang, "cli_reason_http", code=reason[5:])
-    words = REASONS.get(reason)
-    return words.get(lang, words["vi"]) if words else reason
+# The CLI speaks English, like its table headers and --help (issue 11: no mixing).
+CLI_LANG = "en"
 
 
 def _when(moment: datetime | None, tz: ZoneInfo) -> str:
@@ -55,7 +49,7 @@ def _sources(settings: Settings) -> list[SourceConfig] | None:
         return load_sources(settings.sources_file)
     except (OSError, ValueError) as exc:
         print(
-            t("vi", "cli_sources_unreadable", path=settings.sources_file, error=exc),
+            t(CLI_LANG, "cli_sources_unreadable", path=settings.sources_file, error=exc),
             file=sys.stderr,
         )
         return None
@@ -138,7 +132,7 @@ def _read(settings: Settings, query: Callable[[Session], T]) -> T:
         engine.dispose()
 
 
-def queue_list(settings: Settings, lang: str = "vi") -> int:
+def queue_list(settings: Settings, lang: str = CLI_LANG) -> int:
     """Print the pending deliveries of each platform (rows of a platform with no configured
     channel wait here until one is configured)."""
     pending = _read(settings, pending_by_platform)
@@ -173,7 +167,8 @@ def sources_list(settings: Settings) -> int:
         if st.ambiguous_dates:
             notes.append(f"{st.ambiguous_dates} ambiguous dates: set date_order")
         error = (
-            f"{st.last_error}: {describe(st.last_error)} ({_when(st.last_error_at, tz)})"
+            f"{st.last_error}: {describe_reason(st.last_error, CLI_LANG)} "
+            f"({_when(st.last_error_at, tz)})"
             if st.last_error
             else "-"
         )
@@ -212,7 +207,7 @@ def sources_test(
     source_name: str | None = None,
     selectors: list[str] | None = None,
     articles: int = TEST_ARTICLES,
-    lang: str = "vi",
+    lang: str = CLI_LANG,
 ) -> int:
     """Dry run of a URL or of a named source of SOURCES_FILE: the listing, then each tested
     article page's outcome (jobs.ingest.dryrun); touches no database. 0 when all read."""
@@ -249,13 +244,21 @@ def sources_test(
     try:
         run = asyncio.run(go())
     except SourceError as exc:
-        what = describe(exc.reason, lang)
+        what = describe_reason(exc.reason, lang)
         print(
             t(lang, "cli_listing_failed", url=url, what=what, reason=exc.reason, error=exc),
             file=sys.stderr,
         )
+        if exc.reason == "blocked_address" and not allow_private:
+            print(t(lang, "cli_allow_private"), file=sys.stderr)
         return 1
-    print("\n".join(format_dry_run(run, tz=settings.tz, describe=describe, lang=lang)))
+    print(
+        "\n".join(
+            format_dry_run(
+                run, tz=settings.tz, describe=lambda r: describe_reason(r, lang), lang=lang
+            )
+        )
+    )
     return 0 if run.ok else 1
 
 
@@ -289,7 +292,7 @@ def parse_day(text: str) -> date:
     raise ValueError(t("vi", "cli_bad_day", text=repr(text)))
 
 
-def progress_bar(p: Progress, lang: str = "vi", width: int = 30) -> str:
+def progress_bar(p: Progress, lang: str = CLI_LANG, width: int = 30) -> str:
     """ "dukcqt [#######-------] 12/50 trang · 230 bài mới · 130 yêu cầu" (no limit: a count)."""
     if p.pages_limit:
         filled = min(width, width * p.pages_done // max(1, p.pages_limit))
@@ -314,7 +317,7 @@ def backfill(
     since: date | None,
     restart: bool = False,
     out: TextIO | None = None,
-    lang: str = "vi",
+    lang: str = CLI_LANG,
 ) -> int:
     """Walk older listing pages of one source (or all) into the database, alerting no one;
     resumes where the last run stopped. 0 when every walk ended or reached its limit."""
@@ -354,7 +357,7 @@ def backfill(
                     )  # fmt: skip
                 except SourceError as exc:
                     failed += 1
-                    what = describe(exc.reason, lang)
+                    what = describe_reason(exc.reason, lang)
                     stopped = t(lang, "backfill_stopped", source=source.name, what=what, error=exc)
                     stream.write(f"\n{stopped}\n")
                     continue

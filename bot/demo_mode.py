@@ -2,7 +2,8 @@
 
 The composition root calls `serve_demo(settings, serve)`: the demo portal starts on
 127.0.0.1, its sources are written to a temporary sources file, and `serve` runs with
-settings pointing at that file and (unless DATABASE_URL is set) at ./data/demo.db.
+settings pointing at that file and at ./data/demo/demo.db, always: the demo never writes
+into the database DATABASE_URL names (that may be the real one).
 """
 
 from __future__ import annotations
@@ -18,13 +19,20 @@ from typing import Any, TextIO
 from sqlalchemy.engine import make_url
 
 from bot.settings import Settings
-from jobs.demo.server import ADD_EVERY_SECONDS, DemoPortal, start_demo_portal
+from jobs.demo.server import ADD_EVERY_SECONDS, DemoPortal, demo_sources, start_demo_portal
 from jobs.demo.site import build_site
 from jobs.ingest.sources import SourceConfig
 
-__all__ = ["DEMO_DATABASE_URL", "banner", "demo_settings", "serve_demo", "sources_toml"]
+__all__ = [
+    "DEMO_DATABASE_URL",
+    "banner",
+    "demo_settings",
+    "serve_demo",
+    "sources_toml",
+    "write_demo_sources",
+]
 
-DEMO_DATABASE_URL = "sqlite:///./data/demo.db"
+DEMO_DATABASE_URL = "sqlite:///./data/demo/demo.db"
 SOURCES_FILE_NAME = "demo-sources.toml"
 
 
@@ -49,11 +57,17 @@ def _toml(value: Any) -> str:
 
 
 def demo_settings(settings: Settings, *, sources_file: Path) -> Settings:
-    """Settings for demo mode: the demo sources file; ./data/demo.db unless DATABASE_URL set."""
-    update: dict[str, Any] = {"sources_file": sources_file}
-    if "database_url" not in settings.model_fields_set:  # neither environment nor .env set it
-        update["database_url"] = DEMO_DATABASE_URL
+    """Settings for demo mode: the demo sources file and the demo's own SQLite file."""
+    update: dict[str, Any] = {"sources_file": sources_file, "database_url": DEMO_DATABASE_URL}
     return settings.model_copy(update=update)
+
+
+def write_demo_sources(folder: Path, base_url: str = "http://127.0.0.1:8765") -> Path:
+    """A sources file naming the demo's sources, for CLI commands that only read the
+    database (`sources list --demo`): the names matter, the address does not."""
+    path = folder / SOURCES_FILE_NAME
+    path.write_text(sources_toml(demo_sources(base_url)), encoding="utf-8")
+    return path
 
 
 def _shown_url(url: str) -> str:
@@ -88,7 +102,7 @@ async def serve_demo(
 ) -> int:
     """Run `serve` against the demo portal; the portal stops when `serve` returns."""
     site = build_site()
-    site.rng = random.Random()  # new articles differ from those of earlier runs in demo.db
+    site.rng = random.Random()  # new articles differ from those of earlier runs in the demo db
     portal = await start_demo_portal(site=site, add_every_seconds=add_every_seconds)
     try:
         with tempfile.TemporaryDirectory(prefix="portal-notifier-demo-") as folder:

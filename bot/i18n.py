@@ -56,15 +56,29 @@ COMMANDS: list[tuple[str, str, dict[str, str]]] = [
     ("help", "", {"vi": "Hướng dẫn", "en": "Help"}),
 ]
 
-# Shown in /help to admins only, never in the public command menu.
-ADMIN_COMMANDS: list[tuple[str, str, dict[str, str]]] = [
+# Shown in /help and in the command menu to admins only. An example may differ by language.
+ADMIN_COMMANDS: list[tuple[str, str | dict[str, str], dict[str, str]]] = [
     (
         "broadcast",
-        "[dân chủ] Nội dung thông báo",
+        {"vi": "[dân chủ] Nội dung thông báo", "en": "[dân chủ] Text of the announcement"},
         {"vi": "Gửi thông báo (mọi người hoặc một chủ đề)", "en": "Announce (all or a topic)"},
     ),
     ("stats", "", {"vi": "Thống kê", "en": "Statistics"}),
+    (
+        "admin",
+        "pending",
+        {
+            "vi": "Quản trị viên: add/remove <id>, pending, list",
+            "en": "Admins: add/remove <id>, pending, list",
+        },
+    ),
 ]
+
+
+def example_in(example: str | dict[str, str], lang: str) -> str:
+    """A command's example in `lang` (one example may serve both languages)."""
+    return example if isinstance(example, str) else example.get(lang, example[DEFAULT_LANG])
+
 
 MESSAGES: dict[str, dict[str, str]] = {
     "start": {
@@ -328,6 +342,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Article pages (the first {n}):",
     },
     "dry_chars": {"vi": "{n} ký tự", "en": "{n} characters"},
+    "dry_failed": {"vi": "LỖI", "en": "FAILED"},
     "dry_first": {
         "vi": "Bài đầu tiên đọc được / first article read:",
         "en": "First article read:",
@@ -390,6 +405,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "{source}: {what} ({error}); chạy lại để tiếp tục",
         "en": "{source}: {what} ({error}); run again to resume",
     },
+    "cli_allow_private": {
+        "vi": "Nếu đây là cổng nội bộ, thêm --allow-private.",
+        "en": "If this is an intranet portal, add --allow-private.",
+    },
     "sources_none": {
         "vi": "Chưa nguồn nào được quét.",
         "en": "No source has been polled yet.",
@@ -448,6 +467,213 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Gõ :số để bấm nút, ví dụ :1",
         "en": "Type :number to press a button, e.g. :1",
     },
+    **{
+        # Issue 11: admins, access, broadcasts, stats, sources, console.
+        "admin_usage": {
+            "vi": "Cách dùng: /admin add <id>, /admin remove <id>, /admin pending, /admin list",
+            "en": "Usage: /admin add <id>, /admin remove <id>, /admin pending, /admin list",
+        },
+        "admin_bad_id": {
+            "vi": "Mã người dùng phải là một số, ví dụ: /admin add 123456789",
+            "en": "A user id is a number, e.g. /admin add 123456789",
+        },
+        "admin_added": {
+            "vi": "Đã thêm quản trị viên {id}.",
+            "en": "User {id} is now an admin.",
+        },
+        "admin_exists": {"vi": "{id} đã là quản trị viên.", "en": "{id} is already an admin."},
+        "admin_removed": {
+            "vi": "Đã bỏ quyền quản trị của {id}.",
+            "en": "User {id} is no longer an admin.",
+        },
+        "admin_from_settings": {
+            "vi": "{id} là quản trị viên trong TELEGRAM_ADMIN_IDS; hãy sửa cấu hình để bỏ.",
+            "en": "{id} is an admin through TELEGRAM_ADMIN_IDS; change the settings to remove.",
+        },
+        "admin_not_admin": {
+            "vi": "{id} không phải quản trị viên.",
+            "en": "{id} is not an admin.",
+        },
+        "admin_list": {
+            "vi": "Quản trị viên: {settings} (cấu hình); {stored} (thêm bằng /admin add)",
+            "en": "Admins: {settings} (settings); {stored} (added with /admin add)",
+        },
+        "none": {"vi": "không có", "en": "none"},
+        "pending_none": {
+            "vi": "Không có cuộc trò chuyện nào chờ duyệt.",
+            "en": "No chat is waiting for approval.",
+        },
+        "pending_title": {"vi": "Chờ duyệt ({n}):", "en": "Waiting for approval ({n}):"},
+        "access_waiting": {
+            "vi": "Cảm ơn bạn! Quản trị viên cần duyệt cuộc trò chuyện này trước khi bot "
+            "trả lời và gửi tin. Bạn sẽ nhận được thông báo khi được duyệt.",
+            "en": "Thank you! An administrator must approve this chat before the bot answers "
+            "and sends alerts. You will be told once it is approved.",
+        },
+        "access_rejected": {
+            "vi": "Xin lỗi, quản trị viên chưa cho phép cuộc trò chuyện này dùng bot.",
+            "en": "Sorry, the administrators have not allowed this chat to use the bot.",
+        },
+        "access_request": {
+            "vi": "Yêu cầu dùng bot mới: {who}",
+            "en": "New request to use the bot: {who}",
+        },
+        "approve": {"vi": "✅ Duyệt", "en": "✅ Approve"},
+        "reject": {"vi": "❌ Từ chối", "en": "❌ Reject"},
+        "access_approved_admin": {"vi": "Đã duyệt {who}.", "en": "Approved: {who}."},
+        "access_rejected_admin": {"vi": "Đã từ chối {who}.", "en": "Rejected: {who}."},
+        "access_gone": {
+            "vi": "Cuộc trò chuyện này không còn nữa.",
+            "en": "That chat no longer exists.",
+        },
+        "access_approved_user": {
+            "vi": "Quản trị viên đã duyệt cuộc trò chuyện này. Gõ /help để xem các lệnh.",
+            "en": "An administrator approved this chat. Send /help to see the commands.",
+        },
+        "broadcast_preview": {
+            "vi": "Xem trước thông báo gửi tới {n} cuộc trò chuyện{topic}:",
+            "en": "Preview of the announcement to {n} chats{topic}:",
+        },
+        "broadcast_preview_topic": {
+            "vi": " (chủ đề “{topic}”)",
+            "en": " (topic “{topic}”)",
+        },
+        "broadcast_confirm": {"vi": "✅ Gửi", "en": "✅ Confirm"},
+        "broadcast_cancel_button": {"vi": "✖ Hủy", "en": "✖ Cancel"},
+        "broadcast_queued": {
+            "vi": "Thông báo #{id} đã xếp hàng gửi tới {n} cuộc trò chuyện. "
+            "Dừng: /broadcast cancel; theo dõi: /broadcast status",
+            "en": "Announcement #{id} queued to {n} chats. "
+            "Stop it: /broadcast cancel; follow it: /broadcast status",
+        },
+        "broadcast_already": {
+            "vi": "Thông báo #{id} đã được xử lý rồi ({state}).",
+            "en": "Announcement #{id} was already handled ({state}).",
+        },
+        "broadcast_discarded": {
+            "vi": "Đã hủy, không gửi thông báo #{id}.",
+            "en": "Announcement #{id} discarded; nothing was sent.",
+        },
+        "broadcast_cancelled": {
+            "vi": "Đã dừng: {n} tin chưa gửi sẽ không được gửi.",
+            "en": "Stopped: {n} messages not yet sent will not be sent.",
+        },
+        "broadcast_cancel_none": {
+            "vi": "Không có thông báo nào đang gửi.",
+            "en": "No announcement is being sent.",
+        },
+        "broadcast_status_none": {
+            "vi": "Chưa có thông báo nào.",
+            "en": "There are no announcements yet.",
+        },
+        "broadcast_status_title": {"vi": "Các thông báo gần đây:", "en": "Recent announcements:"},
+        "broadcast_status_line": {
+            "vi": "#{id} {when} ({state}): {text}",
+            "en": "#{id} {when} ({state}): {text}",
+        },
+        "broadcast_counts": {
+            "vi": "đã gửi {sent}, lỗi {failed}, không liên lạc được {unreachable}, còn lại {left}",
+            "en": "sent {sent}, failed {failed}, unreachable {unreachable}, left {left}",
+        },
+        "broadcast_report": {
+            "vi": "Báo cáo thông báo #{id}: {counts}.",
+            "en": "Report of announcement #{id}: {counts}.",
+        },
+        "broadcast_progress": {
+            "vi": "Thông báo #{id}: {counts}; còn khoảng {eta}.",
+            "en": "Announcement #{id}: {counts}; about {eta} to go.",
+        },
+        "broadcast_progress_done": {
+            "vi": "Thông báo #{id} đã xong: {counts}.",
+            "en": "Announcement #{id} finished: {counts}.",
+        },
+        "seconds": {"vi": "{n} giây", "en": "{n} s"},
+        "minutes": {"vi": "{n} phút", "en": "{n} min"},
+        "bstate_draft": {"vi": "bản nháp", "en": "draft"},
+        "bstate_confirmed": {"vi": "đang gửi", "en": "sending"},
+        "bstate_cancelled": {"vi": "đã dừng", "en": "cancelled"},
+        "bstate_discarded": {"vi": "đã hủy", "en": "discarded"},
+        "bstate_done": {"vi": "xong", "en": "done"},
+        "dstate_pending": {"vi": "chờ gửi", "en": "pending"},
+        "dstate_sending": {"vi": "đang gửi", "en": "sending"},
+        "dstate_sent": {"vi": "đã gửi", "en": "sent"},
+        "dstate_failed": {"vi": "lỗi", "en": "failed"},
+        "dstate_cancelled": {"vi": "đã hủy", "en": "cancelled"},
+        "dstate_ambiguous": {"vi": "không rõ", "en": "uncertain"},
+        "stats_chats_full": {
+            "vi": "Cuộc trò chuyện: {active} đang nhận, {unreachable} không liên lạc được, "
+            "{pending} chờ duyệt",
+            "en": "Chats: {active} active, {unreachable} unreachable, {pending} pending approval",
+        },
+        "stats_subscriptions": {"vi": "Đăng ký theo chủ đề: {n}", "en": "Subscriptions: {n}"},
+        "stats_articles_full": {
+            "vi": "Bài viết: {n}; mới trong 24 giờ (theo lúc thấy lần đầu): {new}",
+            "en": "Articles: {n}; new in the last 24 hours (first seen): {new}",
+        },
+        "stats_queue": {"vi": "Hàng đợi {platform}: {states}", "en": "Queue {platform}: {states}"},
+        "stats_queue_empty": {"vi": "Hàng đợi: trống", "en": "Queue: empty"},
+        "stats_last_hour": {
+            "vi": "Gửi trong 1 giờ qua: {states}",
+            "en": "Deliveries in the last hour: {states}",
+        },
+        "stats_sources": {
+            "vi": "Nguồn: {ok} hoạt động tốt, {bad} có lỗi",
+            "en": "Sources: {ok} healthy, {bad} failing",
+        },
+        "sources_error": {
+            "vi": "Lỗi lúc {when}: {why}",
+            "en": "Error at {when}: {why}",
+        },
+        "alarm_failing": {
+            "vi": "⚠️ Nguồn “{source}” lỗi {n} lần liên tiếp: {why}. Xem /sources",
+            "en": "⚠️ Source “{source}” failed {n} polls in a row: {why}. See /sources",
+        },
+        "alarm_layout": {
+            "vi": "⚠️ Nguồn “{source}”: bố cục trang đã thay đổi (không còn thấy bài viết "
+            "nào, trước đây vẫn có). Xem /sources",
+            "en": "⚠️ Source “{source}”: the page layout changed (no articles where there "
+            "used to be some). See /sources",
+        },
+        "alarm_recovered": {
+            "vi": "✅ Nguồn “{source}” đã hoạt động trở lại.",
+            "en": "✅ Source “{source}” works again.",
+        },
+        "no_articles_why": {
+            "vi": "Chưa có bài viết nào: lần quét gần nhất của nguồn “{source}” bị lỗi ({why}). "
+            "Xem /sources",
+            "en": "There are no articles yet: the last poll of “{source}” failed ({why}). "
+            "See /sources",
+        },
+        "no_articles_unpolled": {
+            "vi": "Chưa có bài viết nào: các nguồn chưa được quét lần nào. "
+            "Hãy thử lại sau ít phút.",
+            "en": "There are no articles yet: no source has been polled yet. "
+            "Try again in a few minutes.",
+        },
+        "date_no_month": {
+            "vi": "Tháng này không có trên lịch (tháng từ 1 đến 12). Ví dụ: /date {example}",
+            "en": "That month does not exist (months are 1 to 12). Example: /date {example}",
+        },
+        "console_no_button": {
+            "vi": "Không có nút :{n}. Các nút là số trong [:1], [:2]… ở tin trước.",
+            "en": "There is no button :{n}. Buttons are the numbers in [:1], [:2]… above.",
+        },
+        "console_no_buttons": {
+            "vi": "Tin trước không có nút nào để bấm.",
+            "en": "The last answer has no buttons to press.",
+        },
+        "console_banner": {
+            "vi": "Bạn đang dùng bot với tư cách người dùng {id} ({role}).",
+            "en": "You are using the bot as user {id} ({role}).",
+        },
+        "console_admin": {"vi": "quản trị viên", "en": "admin"},
+        "console_not_admin": {
+            "vi": "không phải quản trị viên; dùng `chat --as <id>` với một id trong "
+            "TELEGRAM_ADMIN_IDS để quản trị",
+            "en": "not an admin; use `chat --as <id>` with an id in TELEGRAM_ADMIN_IDS "
+            "to act as an admin",
+        },
+    },
 }
 
 # Printed once at start-up in both languages: the terminal's reader has not chosen one yet.
@@ -469,8 +695,8 @@ REASONS: dict[str, dict[str, str]] = {
     "timeout": {"vi": "quá thời gian chờ", "en": "timed out"},
     "too_large": {"vi": "nội dung vượt giới hạn dung lượng", "en": "content over the size limit"},
     "blocked_address": {
-        "vi": "địa chỉ nội bộ bị chặn (thêm allow_private nếu là cổng nội bộ)",
-        "en": "private address refused (add allow_private for an intranet portal)",
+        "vi": "địa chỉ nội bộ hoặc cục bộ bị chặn",
+        "en": "private or local address refused",
     },
     "too_many_redirects": {"vi": "chuyển hướng quá nhiều lần", "en": "too many redirects"},
     "network": {"vi": "lỗi mạng", "en": "network error"},
@@ -496,6 +722,14 @@ REASONS: dict[str, dict[str, str]] = {
         "en": "the page layout changed (no articles found)",
     },
 }
+
+
+def describe_reason(reason: str, lang: str) -> str:
+    """A source's failure reason (a jobs.ingest.errors code) in words; unknown: as it is."""
+    if reason.startswith("http_") and reason[5:].isdigit():
+        return t(lang, "cli_reason_http", code=reason[5:])
+    words = REASONS.get(reason)
+    return words.get(lang, words[DEFAULT_LANG]) if words else reason
 
 
 ALERT_KEYS = ("topic", "every", "unsub", "digest", "cont")

@@ -26,22 +26,28 @@ from bot.channels import CHANNELS, FALLBACK
 from bot.commands import Services
 from bot.console.channel import prompt_for
 from bot.console.chat import chat_loop
+from bot.console.inbox import deliver_to
 from bot.flood import RateLimiter
 from bot.i18n import CANNOT_START, alert_words
 from bot.logs import redact
 from bot.settings import Settings
-from bot.web import WebServer, bind, make_app
+from bot.watch import watch
+from bot.web import WebServer, bind, make_app, metrics_route
+from jobs import metrics
 from jobs.delivery.dispatcher import Dispatcher
 from jobs.delivery.enqueue import make_on_stored
 from jobs.delivery.outbound import Sender
+from jobs.delivery.pace import SharedPace
 from jobs.ingest.fetch import Fetcher
 from jobs.ingest.sources import load_sources
 from jobs.scheduler import build_scheduler
 from storage.db import make_engine, upgrade
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
 DISPATCHER_STOP_SECONDS = 35.0  # the dispatcher drains in-flight sends for up to 30 s
+WATCH_STOP_SECONDS = 5.0
 
 
 def make_health(engine: Engine) -> Callable[[], Awaitable[bool]]:
@@ -69,22 +75,58 @@ def open_database(settings: Settings) -> Engine:
     return engine
 
 
-def services_for(settings: Settings, engine: Engine, *, flood_limited: bool = True) -> Services:
-    """The command logic's services; the console's one user is never rate limited."""
+def services_for(
+    settings: Settings,
+    engine: Engine,
+    *,
+    flood_limited: bool = True,
+    platforms: tuple[str, ...] | None = None,
+) -> Services:
+    """The command logic's services; the console's one user is never rate limited.
+
+    Broadcasts and notices go to `platforms`, those this process delivers to (default:
+    Telegram when a token is set, else the console).
+    """
     unlimited = RateLimiter(burst=1_000_000, per_second=1_000_000.0)
     limiter = RateLimiter() if flood_limited else unlimited
     with contextlib.suppress(OSError, ValueError):  # the sources' display names, for /sources
         load_sources(settings.sources_file)  # a broken file is reported where polling starts
-    return Services(engine=engine, tz=settings.tz, limiter=limiter)
+    if platforms is None:
+        platforms = ("telegram",) if settings.telegram_bot_token is not None else ("console",)
+    return Services(
+        engine=engine,
+        tz=settings.tz,
+        limiter=limiter,
+        admin_ids=frozenset(str(i) for i in settings.telegram_admin_ids),
+        access_mode=settings.access_mode,
+        platforms=platforms,
+        send_rate=settings.telegram_global_rate,
+    )
 
 
-def chat(settings: Settings, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
-    """`portal-notifier chat`: the bot's commands in the terminal, on the real database."""
+def chat(
+    settings: Settings,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    *,
+    user_id: str = "local",
+) -> int:
+    """`portal-notifier chat [--as ID]`: the bot's commands in the terminal, as user `user_id`;
+    broadcasts and alerts for that user are printed after each answer."""
     engine = open_database(settings)
-    stdin = stdin or sys.stdin
+    stdin, out = stdin or sys.stdin, stdout or sys.stdout
+    telegram = ("telegram",) if settings.telegram_bot_token is not None else ()
+
+    def inbox() -> None:
+        deliver_to(engine, external_id=user_id, tz=settings.tz, out=out, now=utcnow())
+
     try:
-        services = services_for(settings, engine, flood_limited=False)
-        return chat_loop(services, stdin, stdout or sys.stdout, prompt=prompt_for(stdin))
+        services = services_for(
+            settings, engine, flood_limited=False, platforms=(*telegram, "console")
+        )
+        return chat_loop(
+            services, stdin, out, chat_id=user_id, prompt=prompt_for(stdin), inbox=inbox
+        )
     except KeyboardInterrupt:  # Ctrl-C at the prompt is a normal way to leave
         return 0
     finally:
@@ -94,7 +136,7 @@ def chat(settings: Settings, stdin: TextIO | None = None, stdout: TextIO | None 
 def run(settings: Settings, demo: bool = False) -> int:
     """`portal-notifier run`: the whole service until SIGINT/SIGTERM (or end of console input)."""
     try:
-        if demo:  # the bundled demo portal on 127.0.0.1, its sources and ./data/demo.db
+        if demo:  # the bundled demo portal on 127.0.0.1, its sources and ./data/demo/demo.db
             from bot.demo_mode import serve_demo
 
             return asyncio.run(serve_demo(settings, serve))
@@ -108,6 +150,13 @@ def make_dispatcher(
 ) -> Dispatcher:
     """A Dispatcher over `senders`, with the settings' zone and retention."""
     kw.setdefault("retention_days", settings.delivery_retention_days)
+    if engine.dialect.name == "postgresql":  # replicas share each platform's budget
+        paces = {
+            s.platform: SharedPace(engine, platform=s.platform, rate=s.limits.global_rate)
+            for s in senders
+            if s.platform != "console"  # one terminal: nothing to share
+        }
+        kw.setdefault("paces", paces)
     return Dispatcher(
         engine=engine,
         senders=senders,
@@ -119,16 +168,30 @@ def make_dispatcher(
 
 @contextlib.asynccontextmanager
 async def background_jobs(
-    settings: Settings, engine: Engine, senders: list[Sender]
+    settings: Settings, engine: Engine, senders: list[Sender], services: Services | None = None
 ) -> AsyncIterator[None]:
-    """The scheduler (polls sources) and the dispatcher (sends pushes), stopped on exit."""
+    """The scheduler (polls sources), the dispatcher (sends pushes) and the admins' watch
+    (broadcast progress and reports, source alarms), stopped on exit."""
     async with contextlib.AsyncExitStack() as stack:
         _start_scheduler(settings, engine, stack)
         dispatcher = make_dispatcher(settings, engine, senders) if senders else None
         task = asyncio.create_task(dispatcher.run(), name="dispatcher") if dispatcher else None
+        metrics.watch_queue(engine)
+        stop_watch = asyncio.Event()
+        watcher = asyncio.create_task(
+            watch(
+                services or services_for(settings, engine),
+                stop_watch,
+                alarm_failures=settings.source_alarm_failures,
+            ),
+            name="watch",
+        )
         try:
             yield
         finally:
+            stop_watch.set()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(watcher, WATCH_STOP_SECONDS)
             if dispatcher is not None and task is not None:
                 dispatcher.stop()
                 try:
@@ -182,6 +245,18 @@ def build_channels(ctx: ChannelContext) -> list[Channel]:
     return channels
 
 
+def _editor(channels: list[Channel]) -> Callable[[str, str, str, str], None]:
+    """Services.edit_message over the channels that can edit a sent message (Telegram)."""
+    editors = {c.platform: e for c in channels if (e := getattr(c, "edit_message", None))}
+
+    def edit(platform: str, chat_id: str, message_id: str, text: str) -> None:
+        found = editors.get(platform)
+        if found is not None:
+            found(platform, chat_id, message_id, text)
+
+    return edit
+
+
 def _say_cannot_start(settings: Settings, exc: BaseException) -> int:
     """Say why the service could not start (never quoting a secret); the exit code."""
     why = str(exc)
@@ -225,13 +300,16 @@ async def _serve(ctx: ChannelContext) -> int:
     except OSError as exc:  # the listen port is taken
         return _say_cannot_start(settings, exc)
     routes = [route for channel in channels for route in channel.routes()]
+    routes.append(metrics_route())
     web = WebServer(make_app(health=make_health(engine), routes=routes), sock)
     senders = [s for channel in channels if (s := channel.sender()) is not None]
+    watch_services = ctx.services(True)
+    watch_services.edit_message = _editor(channels)
     async with contextlib.AsyncExitStack() as stack:
         await web.start()
         stack.push_async_callback(web.stop)
-        log.info("HTTP server on port %s (/healthz)", web.port)
-        await stack.enter_async_context(background_jobs(settings, engine, senders))
+        log.info("HTTP server on port %s (/healthz, /metrics)", web.port)
+        await stack.enter_async_context(background_jobs(settings, engine, senders, watch_services))
         for channel in channels:
             stack.push_async_callback(channel.stop)
             try:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, HttpUrl, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_SOURCES_FILE = (
     Path(__file__).resolve().parent.parent / "jobs" / "ingest" / "sources.default.toml"
@@ -43,6 +46,25 @@ class Settings(BaseSettings):
     health_queue_max_age_seconds: int = Field(default=900, ge=1)
     # issue 13: backfill politeness (one request in flight per host, this pause in between)
     backfill_pause_seconds: float = Field(default=1.0, ge=0.0, le=60.0)
+    # Issue 11 (admins and operators).
+    access_mode: Literal["open", "approval"] = "open"
+    log_format: Literal["text", "json"] = "text"
+    source_alarm_failures: int = Field(default=3, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        # Checked here so "nonsense" or mysql:// is "Invalid configuration", not a traceback.
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL: {value!r}") from exc
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError(
+                f"unsupported database {url.get_backend_name()!r}: use sqlite:///path "
+                "or postgresql+psycopg://user@host/db"
+            )
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -78,3 +100,24 @@ class Settings(BaseSettings):
         """Every secret value that is set, for the log filter to blank out."""
         held = (self.telegram_bot_token, self.telegram_webhook_secret)
         return [s.get_secret_value() for s in held if s is not None and s.get_secret_value()]
+
+
+def unknown_env_lines(path: Path = Path(".env")) -> list[str]:
+    """Warnings for names in a .env file that are not settings (a typo is otherwise ignored)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return []
+    known = [name.upper() for name in Settings.model_fields]
+    out = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name = line.split("=", 1)[0].strip().removeprefix("export ").strip().upper()
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        out.append(f"{path}:{number}: unknown setting {name} is ignored{hint}")
+    return out

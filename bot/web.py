@@ -1,4 +1,5 @@
-"""The service's one HTTP server: /healthz always, plus the routes each channel mounts."""
+"""The service's one HTTP server: /healthz always, /metrics, plus the routes each channel
+mounts."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+
+from jobs import metrics
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,16 @@ def make_app(*, health: HealthCheck, routes: Sequence[BaseRoute] = ()) -> Starle
         return JSONResponse({"status": "ok" if ok else "unavailable"}, 200 if ok else 503)
 
     return Starlette(routes=[Route("/healthz", healthz, methods=["GET"]), *routes])
+
+
+def metrics_route() -> Route:
+    """GET /metrics: the Prometheus text format (jobs.metrics; reads the queue at scrape)."""
+
+    async def page(_request: Request) -> Response:
+        body = await asyncio.to_thread(metrics.render)
+        return Response(body, media_type=metrics.CONTENT_TYPE_LATEST)
+
+    return Route("/metrics", page, methods=["GET"])
 
 
 async def read_json_body(request: Request, limit: int = MAX_BODY_BYTES) -> Any:

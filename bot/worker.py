@@ -30,9 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=DEFAULT_WINDOW)
     parser.add_argument("--lease-seconds", type=float, default=DEFAULT_LEASE_SECONDS)
     parser.add_argument("--idle-poll", type=float, default=IDLE_POLL_SECONDS)
+    parser.add_argument(
+        "--own-pace", action="store_true", help="pace this process alone (a baseline for tests)"
+    )
     args = parser.parse_args(argv)
     settings = Settings()
-    setup_logging(settings.log_level, settings.secrets)  # every secret, as bot.cli does
+    # Every secret and the chosen format, as bot.cli does.
+    setup_logging(settings.log_level, settings.secrets, settings.log_format)
     engine = make_engine(settings.database_url)
     upgrade(engine)
 
@@ -56,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             window=args.window,
             lease_seconds=args.lease_seconds,
             idle_poll=args.idle_poll,
+            **({"paces": {}} if args.own_pace else {}),
         )
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
+from jobs import metrics
 from jobs.ingest.fetch import Fetcher
 from jobs.ingest.poll import DEFAULT_INTERVAL_SECONDS, OnStored, PollReport, poll_source
 from jobs.ingest.sources import SourceConfig
@@ -71,6 +73,15 @@ def build_scheduler(
     return sched
 
 
+def poll_outcome(report: PollReport) -> str:
+    """ok | unchanged (every listing answered 304) | failed | skipped, for the metrics."""
+    if report.failed:
+        return "failed"
+    if report.skipped:
+        return "skipped"
+    return "ok" if report.fetched else "unchanged"
+
+
 async def _poll_job(
     source: SourceConfig,
     *,
@@ -94,11 +105,21 @@ async def _poll_job(
             on_stored=on_stored,
             default_interval=default_interval,
         )
+    except asyncio.CancelledError:
+        # The service is stopping (asyncio.run cancels what is left): the poll is abandoned,
+        # which loses nothing (the next run reads again). Not re-raised, or APScheduler would
+        # print a traceback for an ordinary exit.
+        log.info("poll of %s stopped: the service is stopping", source.name)
+        return None
     except Exception as exc:
         log.exception("poll of %s failed unexpectedly", source.name)
+        metrics.observe_poll(source.name, outcome="error")
         if supervisor is not None:
             supervisor.report(task, error=f"{type(exc).__name__}: {exc}"[:300])
         return None
+    metrics.observe_poll(
+        source.name, outcome=poll_outcome(report), new=report.new, edited=report.edited
+    )
     if supervisor is not None:
         broken = report.failed and report.failed.startswith(("internal:", "storage:"))
         supervisor.report(task, error=report.failed if broken else None)

@@ -250,3 +250,18 @@ def save_source_state(session: Session, *, name: str, values: Mapping[str, Any])
     cached = session.identity_map.get(session.identity_key(SourceState, name))
     if cached is not None:
         session.expire(cached)  # a loaded SourceState must not hide the new values
+
+
+def set_alarmed(session: Session, *, name: str, alarmed: bool) -> bool:
+    """Flip a source's alarm flag; False when it already had that value (another replica did)."""
+    states = SourceState.__table__  # type: ignore[attr-defined]
+    stmt = (
+        update(states)
+        .where(states.c.name == name, states.c.alarmed.is_(not alarmed))
+        .values(alarmed=alarmed)
+    )
+    changed = bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+    cached = session.identity_map.get(session.identity_key(SourceState, name))
+    if cached is not None:
+        session.expire(cached)
+    return changed

@@ -42,15 +42,30 @@ def find_chat(session: Session, *, platform: str, external_id: str) -> Chat | No
 
 
 def ensure_chat(
-    session: Session, *, platform: str, external_id: str, kind: str = "private", title: str = ""
+    session: Session,
+    *,
+    platform: str,
+    external_id: str,
+    kind: str = "private",
+    title: str = "",
+    access: str = "approved",
 ) -> Chat:
-    """The chat, created (active) when it talks to the bot for the first time."""
+    """The chat, created (active; `access` approved or pending) when it first talks to the bot."""
     chat = find_chat(session, platform=platform, external_id=external_id)
-    return chat if chat is not None else _add_chat(session, platform, external_id, kind, title)
+    if chat is not None:
+        return chat
+    return _add_chat(session, platform, external_id, kind, title, access)
 
 
-def _add_chat(session: Session, platform: str, external_id: str, kind: str, title: str) -> Chat:
-    chat = Chat(platform=platform, external_id=external_id, kind=kind, title=title)
+def _add_chat(
+    session: Session,
+    platform: str,
+    external_id: str,
+    kind: str,
+    title: str,
+    access: str = "approved",
+) -> Chat:
+    chat = Chat(platform=platform, external_id=external_id, kind=kind, title=title, access=access)
     session.add(chat)
     session.flush()
     return chat
@@ -176,9 +191,16 @@ def list_subscriptions(session: Session, *, chat_id: int) -> list[Subscription]:
     return list(session.exec(stmt).all())
 
 
-def broadcast_recipients(session: Session, *, topic: str | None = None) -> list[int]:
-    """Active chats on a delivering platform; with a topic, only that topic's subscribers."""
-    stmt = select(Chat.id).where(Chat.active == True, Chat.platform != "console")  # noqa: E712
+def broadcast_recipients(
+    session: Session, *, topic: str | None = None, platforms: tuple[str, ...] | None = None
+) -> list[int]:
+    """Active approved chats on the delivering `platforms` (default: all but the console);
+    with a topic, only that topic's subscribers."""
+    stmt = select(Chat.id).where(Chat.active == True, Chat.access == "approved")  # noqa: E712
+    if platforms is None:
+        stmt = stmt.where(Chat.platform != "console")
+    else:
+        stmt = stmt.where(col(Chat.platform).in_(platforms))
     if topic is not None:
         subscribed = select(Subscription.chat_id).where(
             Subscription.topic_folded == topic_key(normalize(topic))

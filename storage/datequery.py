@@ -33,8 +33,9 @@ class DateRange:
 
 @dataclass(frozen=True)
 class DateQueryError:
-    """Why the text is not a usable date: "empty", "invalid", "impossible", "reversed" or
-    "too_long" (range over MAX_RANGE_DAYS); `example` is a form to suggest instead."""
+    """Why the text is not a usable date: "empty", "invalid", "impossible" (no such day),
+    "no_month" (month not 1-12), "reversed" or "too_long" (range over MAX_RANGE_DAYS);
+    `example` is a form to suggest instead."""
 
     code: str
     example: str
@@ -43,9 +44,9 @@ class DateQueryError:
 class _Impossible(Exception):
     """A well-formed date that does not exist (31/02/2020); carries a suggestion."""
 
-    def __init__(self, example: str) -> None:
+    def __init__(self, example: str, code: str = "impossible") -> None:
         super().__init__(example)
-        self.example = example
+        self.example, self.code = example, code
 
 
 _DAY = [
@@ -82,7 +83,7 @@ def parse_date_query(text: str, *, today: date) -> DateRange | DateQueryError:
     try:
         span = _single(cleaned, today, today.year) or _range(cleaned, today)
     except _Impossible as exc:
-        return DateQueryError("impossible", exc.example)
+        return DateQueryError(exc.code, exc.example)
     if isinstance(span, DateQueryError):
         return span
     if span is None:
@@ -181,13 +182,13 @@ def _year(raw: str | None, default: int) -> int:
 
 def _month(month: int, year: int) -> DateRange:
     if not 1 <= month <= 12:
-        raise _Impossible(f"tháng 12/{year}")
+        raise _Impossible(f"tháng 12/{year}", code="no_month")
     return DateRange(date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1]))
 
 
 def _day(day: int, month: int, year: int) -> date:
     if not 1 <= month <= 12:
-        raise _Impossible(EXAMPLE)
+        raise _Impossible(EXAMPLE, code="no_month")
     last = calendar.monthrange(year, month)[1]
     if not 1 <= day <= last:
         raise _Impossible(fmt(date(year, month, last)))

@@ -71,6 +71,7 @@ class SourceState(SQLModel, table=True):
     # "dmy" | "mdy" once the source's own dates settled it (jobs.ingest.date_order).
     date_order: str | None = Field(default=None, max_length=3)
     ambiguous_dates: int = 0  # dates of the last read left empty: day/month order unsettled
+    alarmed: bool = False  # the admins were told it is failing; they hear once when it recovers
 
 
 class BackfillState(SQLModel, table=True):
@@ -124,6 +125,8 @@ class Chat(SQLModel, table=True):
     quiet_end: str | None = Field(default=None, max_length=5)
     last_digest_at: datetime | None = _utc(default=None)
     created_at: datetime = _utc(default_factory=utcnow)
+    # approved | pending | rejected (ACCESS_MODE=approval: a new chat waits for an admin)
+    access: str = Field(default="approved", max_length=16)
 
 
 class Subscription(SQLModel, table=True):
@@ -143,7 +146,10 @@ class Subscription(SQLModel, table=True):
 
 
 class Broadcast(SQLModel, table=True):
-    """An admin announcement, fanned out through the delivery queue."""
+    """An admin announcement (or a notice to admins), fanned out through the delivery queue.
+
+    An announcement is a draft until its author confirms it; its counts are its audit trail.
+    """
 
     __tablename__ = "broadcasts"
 
@@ -152,6 +158,47 @@ class Broadcast(SQLModel, table=True):
     topic: str | None = None
     author: str = ""
     created_at: datetime = _utc(default_factory=utcnow)
+    kind: str = Field(default="announcement", max_length=16)  # announcement | notice
+    # draft | confirmed | cancelled (by /broadcast cancel) | discarded (Cancel button) | done
+    state: str = Field(default="draft", max_length=16)
+    author_chat_id: int | None = None  # the chat that asked (chats.id): preview, report
+    audience: int = 0
+    confirmed_at: datetime | None = _utc(default=None)
+    finished_at: datetime | None = _utc(default=None)
+    sent: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    left: int = 0
+    # A notice's inline buttons: [[{"text": ..., "data": ...}]] (e.g. approve / reject).
+    buttons: list[list[dict[str, str]]] | None = Field(default=None, sa_column=Column(JSON))
+    parent_id: int | None = None  # a progress notice: the announcement it follows
+    lang: str | None = Field(default=None, max_length=8)  # the author's: progress, report
+
+
+class Admin(SQLModel, table=True):
+    """An admin added with /admin add (those in TELEGRAM_ADMIN_IDS are not stored)."""
+
+    __tablename__ = "admins"
+    __table_args__ = (UniqueConstraint("platform", "user_id", name="uq_admins_platform_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    user_id: str = Field(max_length=64)
+    added_by: str = ""
+    created_at: datetime = _utc(default_factory=utcnow)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what as an admin, and when: admins added or removed, chats approved, etc."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _utc(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=100)  # "telegram:123"
+    action: str = Field(max_length=32)  # admin_add | admin_remove | approve | reject | broadcast
+    subject: str = ""
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
 
 class Delivery(SQLModel, table=True):
@@ -181,3 +228,14 @@ class Delivery(SQLModel, table=True):
     error: str | None = None
     created_at: datetime = _utc(default_factory=utcnow)
     sent_at: datetime | None = _utc(default=None)
+
+
+class SendPace(SQLModel, table=True):
+    """The next free send slot of a platform, shared by every replica (global rate limit)."""
+
+    __tablename__ = "send_pace"
+
+    platform: str = Field(primary_key=True, max_length=16)
+    # Seconds since the epoch (the database's clock on PostgreSQL): arithmetic in one UPDATE
+    # on both databases, which an interval on a SQLite text timestamp would not allow.
+    next_at: float = 0.0

@@ -1,27 +1,19 @@
-"""Admin-only commands: /broadcast an announcement, /stats, /sources (health of each source)."""
+"""Admin-only commands: /admin (add, remove, list, pending) and /sources (health in words)."""
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import func
-from sqlmodel import select
-
+from bot.commands import access
 from bot.commands.base import Ctx
-from bot.i18n import t
-from jobs.delivery.reply import Inline, Reply, Text
-from storage import chats
+from bot.i18n import describe_reason, t
+from jobs.delivery.reply import Button, Inline, Reply, Text
+from storage import admins as store
 from storage.articles import list_source_states
 from storage.backfill import list_backfills
 from storage.datequery import DAY_TIME_FORMAT
-from storage.deliveries import counts_by_state, enqueue, new_row, pending_by_platform
-from storage.models import Article, BackfillState, Broadcast, Chat, Subscription
+from storage.models import BackfillState
 from storage.source_names import display_name
-
-MAX_BROADCAST_CHARS = 3500  # leaves room under Telegram's 4096 and Zalo's splitting
-_TOPIC = re.compile(r"\[([^\]]{1,100})\]\s*(.*)", re.DOTALL)
 
 
 def _local(moment: datetime | None, ctx: Ctx) -> str:
@@ -30,73 +22,89 @@ def _local(moment: datetime | None, ctx: Ctx) -> str:
     return moment.astimezone(ctx.services.tz).strftime(DAY_TIME_FORMAT)
 
 
-def _split_topic(args: str) -> tuple[str | None, str]:
-    """("topic", "text") for "[topic] text"; (None, "text") without a leading [topic]."""
-    m = _TOPIC.fullmatch(args.strip())
-    if m:
-        return m[1].strip(), m[2].strip()
-    return None, args.strip()
+def admin_cmd(ctx: Ctx, args: str) -> Reply:
+    """/admin add <id> | remove <id> | list | pending."""
+    verb, _, rest = args.strip().partition(" ")
+    verb, user = verb.lower(), rest.strip()
+    if verb == "pending":
+        return pending(ctx)
+    if verb == "list":
+        return _list(ctx)
+    if verb not in ("add", "remove"):
+        return Reply.plain(t(ctx.lang, "admin_usage"))
+    if not user.isdecimal() or len(user) > 20:
+        return Reply.plain(t(ctx.lang, "admin_bad_id"))
+    return _add(ctx, user) if verb == "add" else _remove(ctx, user)
 
 
-def _queue_broadcast(ctx: Ctx, text: str, topic: str | None, recipients: list[int]) -> int:
-    """Store the announcement and queue one delivery per recipient chat; how many queued."""
-    author = ctx.request.user_id or ctx.request.chat_id
-    row = Broadcast(text=text, topic=topic, author=f"{ctx.request.platform}:{author}")
-    ctx.session.add(row)
-    ctx.session.flush()
-    now = ctx.services.clock()
-    rows = [
-        new_row(chat_id=cid, kind="broadcast", now=now, broadcast_id=row.id, topic=topic)
-        for cid in recipients
-    ]
-    return enqueue(ctx.session, rows=rows)
+def _changed(ctx: Ctx, action: str, user: str) -> None:
+    platform = access.admin_platform(ctx.request.platform)
+    store.audit(
+        ctx.session,
+        actor=access.actor(ctx),
+        action=action,
+        subject=f"{platform}:{user}",
+        now=ctx.services.clock(),
+    )
+    hook = ctx.services.on_admins_changed
+    if hook is not None:
+        hook(platform, user, action == "admin_add")
 
 
-def broadcast(ctx: Ctx, args: str) -> Reply:
-    """/broadcast <text> to every active chat, or /broadcast [topic] <text> to its subscribers."""
-    topic, text = _split_topic(args)
-    if not text:
-        return Reply.plain(t(ctx.lang, "broadcast_usage"))
-    if len(text) > MAX_BROADCAST_CHARS:
-        return Reply.plain(t(ctx.lang, "broadcast_too_long", max=MAX_BROADCAST_CHARS))
-    recipients = chats.broadcast_recipients(ctx.session, topic=topic)
-    if not recipients:
-        return Reply.plain(t(ctx.lang, "broadcast_none"))
-    queued = _queue_broadcast(ctx, text, topic, recipients)
-    return Reply.plain(t(ctx.lang, "broadcast_done", n=queued))
+def _add(ctx: Ctx, user: str) -> Reply:
+    platform = access.admin_platform(ctx.request.platform)
+    if user in ctx.services.admin_ids or not store.add_admin(
+        ctx.session, platform=platform, user_id=user, added_by=access.actor(ctx)
+    ):
+        return Reply.plain(t(ctx.lang, "admin_exists", id=user))
+    _changed(ctx, "admin_add", user)
+    return Reply.plain(t(ctx.lang, "admin_added", id=user))
 
 
-def _count(ctx: Ctx, *where: Any, model: Any = Article) -> int:
-    return int(ctx.session.exec(select(func.count()).select_from(model).where(*where)).one())
+def _remove(ctx: Ctx, user: str) -> Reply:
+    if user in ctx.services.admin_ids:
+        return Reply.plain(t(ctx.lang, "admin_from_settings", id=user))
+    platform = access.admin_platform(ctx.request.platform)
+    if not store.remove_admin(ctx.session, platform=platform, user_id=user):
+        return Reply.plain(t(ctx.lang, "admin_not_admin", id=user))
+    _changed(ctx, "admin_remove", user)
+    return Reply.plain(t(ctx.lang, "admin_removed", id=user))
 
 
-def stats(ctx: Ctx, _args: str) -> Reply:
-    """/stats: articles, chats, topics, and deliveries of the last 24 hours by state."""
-    now = ctx.services.clock()
-    day_ago = now - timedelta(days=1)
-    lang = ctx.lang
-    states = counts_by_state(ctx.session, since=day_ago)
-    lines = [
-        t(lang, "stats_articles", n=_count(ctx), new=_count(ctx, Article.first_seen_at >= day_ago)),
+def _list(ctx: Ctx) -> Reply:
+    platform = access.admin_platform(ctx.request.platform)
+    stored = [a.user_id for a in store.stored_admins(ctx.session, platform=platform)]
+    none = t(ctx.lang, "none")
+    return Reply.plain(
         t(
-            lang,
-            "stats_chats",
-            active=_count(ctx, Chat.active == True, model=Chat),  # noqa: E712 (SQL, not Python)
-            inactive=_count(ctx, Chat.active == False, model=Chat),  # noqa: E712
-        ),
-        t(lang, "stats_topics", n=_count(ctx, model=Subscription)),
-        t(lang, "stats_deliveries") + ", ".join(f"{k} {v}" for k, v in states.items()),
-    ]
-    pending = pending_by_platform(ctx.session)
-    if pending:
-        lines.append(t(lang, "stats_pending") + ", ".join(f"{k} {v}" for k, v in pending.items()))
-    out: list[list[Inline]] = [[Text(t(lang, "stats_title"), bold=True)]]
-    out += [[Text(line)] for line in lines]
-    return Reply(lines=out)
+            ctx.lang,
+            "admin_list",
+            settings=", ".join(sorted(ctx.services.admin_ids)) or none,
+            stored=", ".join(stored) or none,
+        )
+    )
+
+
+def pending(ctx: Ctx) -> Reply:
+    """/admin pending: who waits for approval, each with Approve / Reject buttons."""
+    waiting = store.pending_chats(ctx.session, limit=10)
+    if not waiting:
+        return Reply.plain(t(ctx.lang, "pending_none"))
+    lines: list[list[Inline]] = [[Text(t(ctx.lang, "pending_title", n=len(waiting)), bold=True)]]
+    buttons: list[list[Button]] = []
+    for i, chat in enumerate(waiting, 1):
+        lines.append([Text(f"{i}. {access.who(chat)} — {_local(chat.created_at, ctx)}")])
+        buttons.append(
+            [
+                Button(f"{i}. {t(ctx.lang, 'approve')}", data=f"{access.APPROVE}{chat.id}"),
+                Button(f"{i}. {t(ctx.lang, 'reject')}", data=f"{access.REJECT}{chat.id}"),
+            ]
+        )
+    return Reply(lines=lines, buttons=buttons)
 
 
 def sources(ctx: Ctx, _args: str) -> Reply:
-    """/sources: each polled source with its last success, failures and last error."""
+    """/sources: each polled source with its last success, failures and last error in words."""
     states = list_source_states(ctx.session)
     backfills = list_backfills(ctx.session)
     if not states:
@@ -116,7 +124,9 @@ def sources(ctx: Ctx, _args: str) -> Reply:
         )
         lines.append([Text(detail)])
         if st.last_error and not healthy:
-            lines.append([Text(f"{_local(st.last_error_at, ctx)}: {st.last_error[:200]}")])
+            why = describe_reason(st.last_error, ctx.lang)
+            when = _local(st.last_error_at, ctx)
+            lines.append([Text(t(ctx.lang, "sources_error", when=when, why=why))])
         if st.skipped_items:
             reason = (st.last_skip_reason or "")[:200]
             lines.append([Text(t(ctx.lang, "sources_skipped", n=st.skipped_items, why=reason))])

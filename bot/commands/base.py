@@ -52,6 +52,16 @@ class Services:
     # The channel's "is this user a group administrator?"; None: no group can be changed
     # except by the bot's own admins.
     group_admins: GroupAdmins | None = None
+    # Issue 11: who is admin, who may use the bot, where broadcasts go.
+    admin_ids: frozenset[str] = frozenset()  # TELEGRAM_ADMIN_IDS (the console shares them)
+    access_mode: str = "open"  # open | approval
+    platforms: tuple[str, ...] | None = None  # delivering platforms (None: all but console)
+    # Called (from a worker thread) after /admin add|remove, e.g. to refresh command menus.
+    on_admins_changed: Callable[[str, str, bool], None] | None = None
+    # Edits a sent message (platform, chat's external id, message id, text), from a worker
+    # thread; the channel sets it. Broadcast progress uses it.
+    edit_message: Callable[[str, str, str, str], None] | None = None
+    send_rate: float = 25.0  # messages per second of the platform (TELEGRAM_GLOBAL_RATE)
 
 
 @dataclass
@@ -64,6 +74,7 @@ class Ctx:
     chat: Chat
     lang: str
     reactivated: bool = False  # this message brought an unreachable chat back
+    is_admin: bool = False
 
     @property
     def chat_pk(self) -> int:

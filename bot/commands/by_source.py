@@ -57,7 +57,7 @@ def sources(ctx: Ctx, args: str) -> Reply:
     """/sources: every user gets the sources to subscribe to; admins get their health too."""
     names: list[list[Inline]] = [[Text(t(ctx.lang, "sources_list_title"), bold=True)]]
     names += _name_lines(ctx)
-    if not ctx.request.is_admin:
+    if not ctx.is_admin:
         return Reply(lines=names)
     health = admin.sources(ctx, args)
     return Reply(lines=[*health.lines, [], *names], buttons=health.buttons)

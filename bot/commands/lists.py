@@ -8,9 +8,10 @@ from datetime import date
 from bot import presenting as formatting
 from bot.commands.base import Ctx
 from bot.commands.paging import DatePageRef, SearchPageRef, date_data, decode, search_data
-from bot.i18n import t
+from bot.i18n import describe_reason, t
 from jobs.delivery.reply import Button, Inline, Reply, Text
 from storage import datequery, lookup
+from storage.articles import list_source_states
 from storage.search import MAX_QUERY_CHARS, search
 
 LATEST_DEFAULT = 10
@@ -25,7 +26,21 @@ def latest(ctx: Ctx, args: str) -> Reply:
             return Reply.plain(t(ctx.lang, "latest_bad", max=LATEST_MAX))
         n = int(args)
     items = lookup.latest(ctx.session, n=n)
+    if not items:
+        return Reply.plain(_why_empty(ctx))
     return formatting.latest_reply(items, lang=ctx.lang, tz=ctx.services.tz)
+
+
+def _why_empty(ctx: Ctx) -> str:
+    """Why there is nothing to show: no poll yet, or the last poll of a source failed."""
+    states = list_source_states(ctx.session)
+    if not states:
+        return t(ctx.lang, "no_articles_unpolled")
+    for name, st in states.items():
+        if st.last_error and st.consecutive_failures:
+            why = describe_reason(st.last_error, ctx.lang)
+            return t(ctx.lang, "no_articles_why", source=name, why=why)
+    return t(ctx.lang, "no_articles")
 
 
 def search_cmd(ctx: Ctx, args: str) -> Reply:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from bot.commands.base import Ctx, may_change_chat, normalize_hhmm
 from bot.commands.by_source import shown, split_source, unknown_source
-from bot.i18n import ADMIN_COMMANDS, COMMANDS, LANGS, t
+from bot.i18n import ADMIN_COMMANDS, COMMANDS, LANGS, example_in, t
 from jobs.delivery.alerts import UNSUB_PREFIX
 from jobs.delivery.reply import Inline, Reply, Text
 from storage import chats
@@ -17,10 +18,12 @@ _ALL_WORDS = {"all", "tat ca", "het"}
 _RANGE_SPLIT = re.compile(r"\s*(?:-|–|—|đến|den|to)\s*", re.IGNORECASE)
 
 
-def _usage_lines(lang: str, commands: list[tuple[str, str, dict[str, str]]]) -> list[list[Inline]]:
+def _usage_lines(
+    lang: str, commands: Sequence[tuple[str, str | dict[str, str], dict[str, str]]]
+) -> list[list[Inline]]:
     lines: list[list[Inline]] = []
     for name, example, descriptions in commands:
-        usage = f"/{name} {example}".rstrip()
+        usage = f"/{name} {example_in(example, lang)}".rstrip()
         lines.append([Text(usage, bold=True), Text(f" — {descriptions[lang]}")])
     return lines
 
@@ -38,7 +41,7 @@ def help_lines(lang: str, admin: bool = False) -> list[list[Inline]]:
 
 def help_cmd(ctx: Ctx, _args: str) -> Reply:
     """/help."""
-    return Reply(lines=help_lines(ctx.lang, ctx.request.is_admin))
+    return Reply(lines=help_lines(ctx.lang, ctx.is_admin))
 
 
 def start(ctx: Ctx, _args: str) -> Reply:
@@ -52,7 +55,7 @@ def start(ctx: Ctx, _args: str) -> Reply:
         title=req.chat_title,
     )
     key = "start_back" if started.reactivated or ctx.reactivated else "start"
-    return Reply(lines=[[Text(t(ctx.lang, key))], [], *help_lines(ctx.lang, req.is_admin)])
+    return Reply(lines=[[Text(t(ctx.lang, key))], [], *help_lines(ctx.lang, ctx.is_admin)])
 
 
 def _shown(topic: str) -> str:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
-from bot.commands import admin, by_source, lists, prefs
+from bot.commands import access, admin, broadcasts, by_source, lists, prefs, stats
 from bot.commands.base import Command, Ctx, Request, Services, split_command
 from bot.flood import Verdict
 from bot.i18n import pick_language, t
+from jobs import metrics
 from jobs.delivery.reply import Reply
 from storage import chats
 from storage.db import session_scope
@@ -31,8 +33,17 @@ COMMANDS: dict[str, Command] = {
     "sources": by_source.sources,  # names for everyone; admins also see health
 }
 ADMIN_COMMANDS: dict[str, Command] = {
-    "broadcast": admin.broadcast,
-    "stats": admin.stats,
+    "broadcast": broadcasts.broadcast,
+    "stats": stats.stats,
+    "admin": admin.admin_cmd,
+}
+metrics.KNOWN_COMMANDS.update(COMMANDS, ADMIN_COMMANDS, {"text"})
+# Button data prefix -> admin-only logic (anyone else is refused, whatever the payload).
+ADMIN_BUTTONS: dict[str, Command] = {
+    broadcasts.CONFIRM: broadcasts.press,
+    broadcasts.DISCARD: broadcasts.press,
+    access.APPROVE: access.decide,
+    access.REJECT: access.decide,
 }
 
 
@@ -52,22 +63,32 @@ def _admin_only(ctx: Ctx, _args: str) -> Reply:
     return Reply.plain(t(ctx.lang, "admin_only"))
 
 
-def _route(req: Request) -> tuple[Command, str] | None:
+@dataclass(frozen=True)
+class Route:
+    """What a message asks for: the logic, its arguments, the command's name, admin only."""
+
+    command: Command
+    args: str
+    name: str = ""
+    admin_only: bool = False
+
+
+def _route(req: Request) -> Route | None:
     parsed = split_command(req.text)
     text = req.text.strip()
     if parsed is None and req.chat_kind != "private":
         return None  # in groups the bot only answers commands ("/path/to/x" is chatter)
     if parsed is None and text.startswith("/"):
         words = text[1:].split(maxsplit=1)
-        return (_unknown(words[0]), "") if words else (prefs.help_cmd, "")
+        return Route(_unknown(words[0]), "") if words else Route(prefs.help_cmd, "", "help")
     if parsed is None:
-        return lists.plain_search, text  # in private chats text is a search
+        return Route(lists.plain_search, text)  # in private chats text is a search
     name, args = parsed
     if name in ADMIN_COMMANDS:
-        return (ADMIN_COMMANDS[name], args) if req.is_admin else (_admin_only, args)
+        return Route(ADMIN_COMMANDS[name], args, name, admin_only=True)
     if name not in COMMANDS and req.chat_kind != "private":
         return None  # in a group it may be another bot's command
-    return COMMANDS.get(name, _unknown(name)), args
+    return Route(COMMANDS.get(name, _unknown(name)), args, name)
 
 
 def _flood(services: Services, req: Request) -> Reply | None:
@@ -81,21 +102,22 @@ def _flood(services: Services, req: Request) -> Reply | None:
     return Reply()
 
 
-def _run(services: Services, req: Request, command: Command, args: str) -> Reply:
+def _run(services: Services, req: Request, route: Route) -> Reply:
     with session_scope(services.engine) as session:
-        chat = chats.ensure_chat(
-            session,
-            platform=req.platform,
-            external_id=req.chat_id,
-            kind=req.chat_kind,
-            title=req.chat_title,
-        )
+        is_admin = access.is_admin(session, services, req)
+        chat, created = access.chat_for(session, services, req, is_admin)
         # Any message or button press proves the chat reachable again (unblocked), not /start only.
         reactivated = not chat.active
         if reactivated:
             chat = chats.start_chat(session, platform=req.platform, external_id=req.chat_id).chat
         lang = pick_language(chat.language, req.language_code)
-        return command(Ctx(services, req, session, chat, lang, reactivated), args)
+        ctx = Ctx(services, req, session, chat, lang, reactivated=reactivated, is_admin=is_admin)
+        if route.admin_only and not is_admin:
+            return _admin_only(ctx, route.args)
+        refused = access.gate(ctx, created, route.name)
+        if refused is not None:
+            return refused
+        return route.command(ctx, route.args)
 
 
 def _failed(req: Request, what: str) -> Reply:
@@ -112,10 +134,13 @@ def handle(services: Services, req: Request) -> Reply | None:
     route = _route(req)
     if route is None:
         return None
+    started = time.perf_counter()
     try:
-        return _run(services, req, *route)
+        return _run(services, req, route)
     except Exception:
         return _failed(req, "command")
+    finally:
+        metrics.observe_command(route.name or "text", time.perf_counter() - started)
 
 
 def press(services: Services, req: Request) -> Pressed | None:
@@ -125,8 +150,12 @@ def press(services: Services, req: Request) -> Pressed | None:
         return Pressed(flood, replace=False) if flood.lines else None
 
     found: list[bool] = []
+    admin_button = next((f for p, f in ADMIN_BUTTONS.items() if req.text.startswith(p)), None)
 
     def run(ctx: Ctx, data: str) -> Reply:
+        if admin_button is not None:
+            found.append(True)  # the preview or request becomes the outcome
+            return admin_button(ctx, data)
         done = prefs.unsubscribe_button(ctx, data)
         if done is not None:
             found.append(False)  # the alert stays; the confirmation goes below it
@@ -136,8 +165,10 @@ def press(services: Services, req: Request) -> Pressed | None:
         return page if page is not None else Reply.plain(t(ctx.lang, "expired"))
 
     try:
-        reply = _run(services, req, run, req.text)
+        reply = _run(services, req, Route(run, req.text, admin_only=admin_button is not None))
     except Exception:
         return Pressed(_failed(req, "button"), replace=False)
+    if admin_button is not None and not found:
+        return Pressed(reply, replace=False)  # refused: a new message, the buttons stay
     # A fresh page replaces the list it came from; "expired" is a new message below it.
     return Pressed(reply, replace=all(found))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TextIO
 
 from bot.commands import Request, Services, handle, press
+from bot.commands.access import is_admin
 from bot.i18n import pick_language, t
 from jobs.delivery.reply import Button, Link, Reply
 from storage.chats import find_chat
@@ -58,21 +59,38 @@ def chat_loop(
     language_code: str | None = None,
     prompt: str = "",
     screen: Screen | None = None,
+    inbox: Callable[[], object] | None = None,
 ) -> int:
-    """Answer each input line until end of input or /quit; returns the exit code."""
+    """Answer each input line until end of input or /quit; returns the exit code.
+
+    The user is `chat_id` (also its user id); `inbox`, when given, prints what the queue
+    holds for this chat (broadcasts, alerts) after each answer.
+    """
     screen = screen or Screen()
     lang = _language(services, chat_id, language_code)
-    print(t(lang, "start"), file=out, end=f"\n{prompt}", flush=True)
+    print(t(lang, "start"), file=out, flush=True)
+    print(banner(services, chat_id, lang), file=out, end=f"\n{prompt}", flush=True)
     for raw in lines:
         reply = _answer(services, raw.strip(), screen.buttons, chat_id, language_code)
         if reply is _QUIT:
             break
         if reply is not None and reply.lines:
-            screen.buttons = buttons_of(reply)
+            if reply.buttons or not _PRESS.fullmatch(raw.strip()):
+                screen.buttons = buttons_of(reply)  # a refused ":n" keeps what it refers to
             lang = _language(services, chat_id, language_code)  # /lang may have changed it
             print(render(reply, lang), file=out, end="\n\n", flush=True)
+        if inbox is not None:
+            inbox()
         print(prompt, file=out, end="", flush=True)
     return 0
+
+
+def banner(services: Services, chat_id: str, lang: str) -> str:
+    """Who the console speaks as, and whether that user is an admin."""
+    with session_scope(services.engine) as session:
+        admin = is_admin(session, services, Request(PLATFORM, chat_id, "", user_id=chat_id))
+    role = t(lang, "console_admin" if admin else "console_not_admin")
+    return t(lang, "console_banner", id=chat_id, role=role)
 
 
 _QUIT = Reply()
@@ -86,15 +104,16 @@ def _answer(
         return None
     if text.lower() in QUIT:
         return _QUIT
+    # The console user is an admin only when its id is one (TELEGRAM_ADMIN_IDS, /admin add).
     req = Request(
-        platform=PLATFORM,
-        chat_id=chat_id,
-        text=text,
-        language_code=language_code,
-        is_admin=True,  # whoever runs the console runs the service
+        platform=PLATFORM, chat_id=chat_id, text=text, language_code=language_code, user_id=chat_id
     )
     m = _PRESS.fullmatch(text)
     if m and 1 <= int(m[1]) <= len(buttons):
         pressed = press(services, replace(req, text=buttons[int(m[1]) - 1].data or ""))
         return pressed.reply if pressed else None
+    if m:  # ":9" is a button that is not there, not a search for "9"
+        lang = _language(services, chat_id, language_code)
+        key = "console_no_button" if buttons else "console_no_buttons"
+        return Reply.plain(t(lang, key, n=m[1]))
     return handle(services, req)

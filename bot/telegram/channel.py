@@ -7,6 +7,7 @@ import asyncio
 import hmac
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -32,7 +33,9 @@ from bot.settings import Settings
 from bot.telegram.budget import SharedBudget
 from bot.telegram.client import TelegramClient
 from bot.telegram.handlers import PLATFORM, BotDeps, on_error, on_message, on_page_button
+from bot.telegram.hooks import message_editor
 from bot.telegram.members import member_asker
+from bot.telegram.menus import admin_user_ids, on_admins_changed, set_admin_menu
 from bot.telegram.sender import TelegramSender, limits, pacer_for
 from bot.web import read_json_body
 from jobs.delivery.pacing import RateLimiter
@@ -124,6 +127,8 @@ class TelegramChannel:
         self.pacer = pacer_for(limits(settings.telegram_global_rate))
         self.app = build_application(settings, deps, self._requests, self.pacer)
         self._sender: TelegramSender | None = None
+        # Edits a sent message from a worker thread (broadcast progress); set at start.
+        self.edit_message: Callable[[str, str, str, str], None] | None = None
 
     def sender(self) -> TelegramSender:
         """Pushes (alerts, digests, broadcasts) through our own Bot API client."""
@@ -183,6 +188,12 @@ class TelegramChannel:
             asker = member_asker(self.app.bot, asyncio.get_running_loop())
             services.group_admins = GroupAdmins(asker)
         await set_commands(self.app)
+        services = self.app.bot_data["deps"].services
+        ids = self.settings.telegram_admin_ids
+        for user in await asyncio.to_thread(admin_user_ids, services.engine, ids):
+            await set_admin_menu(self.app.bot, user, admin=True)
+        services.on_admins_changed = on_admins_changed(self.app.bot)
+        self.edit_message = message_editor(self.app.bot)
         if self.webhook:
             if self.settings.telegram_webhook_url.path != WEBHOOK_PATH:  # type: ignore[union-attr]
                 log.warning("TELEGRAM_WEBHOOK_URL should reach this server's %s", WEBHOOK_PATH)

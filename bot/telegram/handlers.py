@@ -69,7 +69,7 @@ def to_request(update: Update, text: str, admin_ids: frozenset[int]) -> Request:
         user_id=str(user.id) if user else None,
         language_code=user.language_code if user else None,
         is_admin=bool(user and user.id in admin_ids),
-        chat_title=chat.title or "",
+        chat_title=chat.effective_name or "",  # private chats: the name admins approve
     )
 
 

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from jobs.delivery.alerts import WordsFor, alert_reply
 from jobs.delivery.digest import alert_article, digest_for_chat
 from jobs.delivery.quiet import parse_hhmm, quiet_release
-from jobs.delivery.reply import Reply
+from jobs.delivery.reply import Button, Reply
 from storage.chats import topic_key
 from storage.deliveries import Claimed
 from storage.models import Article, Broadcast, Chat, Subscription
@@ -152,8 +152,17 @@ def _broadcast(
         return
     reply = replies.get(broadcast.id)
     if reply is None:  # one Reply object per broadcast: senders render it once per batch
-        reply = replies[broadcast.id] = Reply.plain(*broadcast.text.splitlines())
+        reply = replies[broadcast.id] = _broadcast_reply(broadcast)
     if any(run.text.strip() for line in reply.lines for run in line):
         plan.jobs.append([_job(chat, [row.id], reply)])
     else:
         plan.cancel.append((row.id, "empty broadcast"))
+
+
+def _broadcast_reply(broadcast: Broadcast) -> Reply:
+    """The announcement's text; a notice's buttons (e.g. Approve / Reject a chat) below it."""
+    reply = Reply.plain(*broadcast.text.splitlines())
+    if not broadcast.buttons:
+        return reply
+    rows = [[Button(b["text"], data=b["data"]) for b in row] for row in broadcast.buttons]
+    return Reply(lines=reply.lines, buttons=rows)

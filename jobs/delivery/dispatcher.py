@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
+from jobs import metrics
 from jobs.delivery import queue_steps as io
 from jobs.delivery.alerts import WordsFor
 from jobs.delivery.compose import Job
@@ -35,6 +36,7 @@ from jobs.delivery.outbound import (
     Sent,
     TemporaryFailure,
 )
+from jobs.delivery.pace import SharedPace
 from jobs.delivery.pacing import RateLimiter
 from storage.types import utcnow
 
@@ -101,6 +103,7 @@ class Dispatcher:
         clock: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
         limiters: Mapping[str, RateLimiter] | None = None,
+        paces: Mapping[str, SharedPace] | None = None,
     ) -> None:
         self.engine, self.tz, self.words = engine, tz, words
         self.senders: dict[str, Sender] = {s.platform: s for s in senders}
@@ -108,6 +111,8 @@ class Dispatcher:
             raise ValueError("a dispatcher needs at least one sender")
         given = limiters or {}
         self.limiters = {p: given.get(p) or limiter_for(s) for p, s in self.senders.items()}
+        # Several replicas: each platform's global rate shared through the database.
+        self.paces = dict(paces or {})
         self.owner = owner or default_owner()
         self.window, self.lease_seconds = window, lease_seconds
         self.max_attempts, self.backoff_base = max_attempts, backoff_base
@@ -272,11 +277,17 @@ class Dispatcher:
             for payload in payloads:
                 if not await self._wait_turn(job, rest):
                     return
+                pace = self.paces.get(job.platform)
+                if pace is not None:
+                    await pace.acquire()
                 ticket = limiter.begin(job.external_id, group=job.group, now=self.monotonic())
+                started = self.monotonic()
                 try:
                     outcome = await sender.send(recipient, payload)
                 finally:
                     limiter.finish(ticket, now=self.monotonic())
+                elapsed = self.monotonic() - started
+                metrics.observe_send(job.platform, type(outcome).__name__, elapsed)
                 if not isinstance(outcome, Sent):
                     break
             await self._apply(job, rest if not isinstance(outcome, Sent) else job.ids, outcome)

@@ -49,13 +49,16 @@ class ChatPlan(NamedTuple):
 
 
 def active_chats(session: Session, *, ids: Iterable[int]) -> dict[int, ChatPlan]:
-    """The active chats among `ids`, by id (plain tuples, not 10k ORM objects in a fan-out)."""
+    """The active, approved chats among `ids`, by id (plain tuples, not 10k ORM objects;
+    a chat awaiting approval gets nothing)."""
     wanted = sorted(set(ids))
     found: dict[int, ChatPlan] = {}
     columns = [col(getattr(Chat, name)) for name in ("id", *ChatPlan._fields)]
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
-        stmt = sa_select(*columns).where(col(Chat.id).in_(chunk), col(Chat.active).is_(True))
+        stmt = sa_select(*columns).where(
+            col(Chat.id).in_(chunk), col(Chat.active).is_(True), col(Chat.access) == "approved"
+        )
         for chat_id, *plan in session.execute(stmt):
             found[int(chat_id)] = ChatPlan(*plan)
     return found

@@ -130,6 +130,7 @@ def start_dispatcher_process(
     window: int,
     rate: float = 25.0,
     lease_seconds: float = 60.0,
+    extra: tuple[str, ...] = (),
 ) -> subprocess.Popen[bytes]:
     """`python -m bot.worker` as a real child process (its log goes to workdir)."""
     env = {
@@ -142,7 +143,7 @@ def start_dispatcher_process(
         "LOG_LEVEL": "INFO",
     }
     args = ["--owner", owner, "--window", str(window), "--idle-poll", "0.2"]
-    args += ["--lease-seconds", str(lease_seconds)]
+    args += ["--lease-seconds", str(lease_seconds), *extra]
     # cwd is the scratch folder so no developer .env is read by the child.
     with (workdir / f"dispatch-{owner}.log").open("ab") as log:
         return subprocess.Popen(

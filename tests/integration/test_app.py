@@ -99,8 +99,9 @@ async def test_service_answers_commands_and_delivers_alerts(tmp_path: Path) -> N
             fake.push_message(USER, "/subscribe quy chế dân chủ")  # back, for the broadcast
             await fake.wait_for_messages_async(4, chat_id=USER, timeout=15)
             fake.push_message(ADMIN, "/broadcast [quy che dan chu] Họp lúc 14:00 <b>&")
-            [queued] = await fake.wait_for_messages_async(1, chat_id=ADMIN, timeout=15)
-            assert queued.plain_text == "Đã xếp hàng gửi thông báo tới 1 cuộc trò chuyện."
+            [preview] = await fake.wait_for_messages_async(1, chat_id=ADMIN, timeout=15)
+            assert (preview.plain_text or "").startswith("Xem trước thông báo gửi tới 1 cuộc")
+            fake.push_callback(ADMIN, preview.message_id, preview.buttons()[0]["callback_data"])
             notice = (await fake.wait_for_messages_async(5, chat_id=USER, timeout=15))[4]
             assert notice.plain_text == "Họp lúc 14:00 <b>&"
         finally:

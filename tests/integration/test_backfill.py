@@ -98,7 +98,8 @@ async def test_backfill_stores_older_pages_without_alerts_and_continues(
     assert done.finished and done.pages_done == 8 and done.articles_stored == N_ARTICLES
     assert _count(engine, Article) == N_ARTICLES and _count(engine, Delivery) == 0
     assert _first_page_hits(server) == page1 == 1
-    assert "8/100 trang" in progress_bar(done) and "xong" in progress_bar(done)
+    assert "8/100 pages" in progress_bar(done) and "done" in progress_bar(done)
+    assert "8/100 trang" in progress_bar(done, "vi") and "xong" in progress_bar(done, "vi")
     with session_scope(engine) as s:
         row = get_backfill(s, source="portal")
         assert row is not None and row.finished_at is not None and row.next_url is None
@@ -169,7 +170,7 @@ def test_backfill_survives_kill_9_and_resumes(
     )
     assert first.stderr is not None
     for line in first.stderr:  # progress lines, one per page when not on a terminal
-        if " 3 trang" in line:
+        if " 3 pages" in line:
             break
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=30)
@@ -186,7 +187,7 @@ def test_backfill_survives_kill_9_and_resumes(
             command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
         )
         assert second.returncode == 0, second.stderr
-        assert "xong" in second.stderr
+        assert "· done" in second.stderr
         assert _count(engine, Article) == N_ARTICLES
         # It went on from the page it had reached: no earlier listing page was read again.
         assert server.count(LISTING_PATH) - listing_hits <= 8 - stopped_at + 1

@@ -156,7 +156,7 @@ def test_sources_list_shows_health_after_failures(
     listed = cli("sources", "list", db_url=db_url, sources=sources_file, cwd=tmp_path)
     portal = rows(listed.stdout)["portal"]
     assert portal[2] == "-"  # never succeeded
-    assert portal[3].startswith("http_500: máy chủ trả lỗi HTTP 500")
+    assert portal[3].startswith("http_500: the server answered HTTP 500")  # English, as the CLI
     assert portal[4] == "1"
 
 
@@ -183,9 +183,9 @@ def test_sources_test_prints_what_would_be_extracted_without_a_database(
     assert done.returncode == 0, done.stderr
     seed = site.articles[0]
     out = done.stdout
-    assert f"{url} (html): 5 mục / items" in out
+    assert f"{url} (html): 5 items" in out
     assert seed.title in out and "16/12/2011" in out and server.url(seed.path) in out
-    assert "first article read:" in out and seed.paragraphs[0].strip()[:60] in out
+    assert "First article read:" in out and seed.paragraphs[0].strip()[:60] in out
     assert out.count("  OK   ") == 5
     assert not db.parent.exists()
 
@@ -201,10 +201,10 @@ def test_sources_test_shows_every_item_and_the_article_url_that_failed(
     )  # fmt: skip
     assert done.returncode == 1  # something failed, but the run shows all it learnt
     out = done.stdout
-    assert "5 mục / items" in out
+    assert "5 items" in out
     assert all(a.title in out for a in site.ordered()[:5])
-    assert f"LỖI {server.url(first.path)}" in out and "HTTP 404" in out
-    assert out.count("  OK   ") == 4 and "first article read:" in out
+    assert f"FAILED {server.url(first.path)}" in out and "HTTP 404" in out
+    assert out.count("  OK   ") == 4 and "First article read:" in out
 
 
 def test_sources_test_takes_selectors_and_lists_the_keys_with_an_example(
@@ -225,12 +225,12 @@ def test_sources_test_takes_selectors_and_lists_the_keys_with_an_example(
 
     blind = test(url, "--selector", "link=a.nothing", *args)
     assert blind.returncode == 1
-    assert "cần khai báo selectors" in blind.stdout
+    assert "this source needs selectors" in blind.stdout
     for key in ("item", "link", "article_body", "[source.selectors]"):
         assert key in blind.stdout
-    assert "(6 lần)" in blind.stdout and "link = \"a[href*='/tin/']\"" in blind.stdout
+    assert "(6 links)" in blind.stdout and "link = \"a[href*='/tin/']\"" in blind.stdout
     tried = test(url, "--selector", "link=a[href*='/tin/']", *args)
-    assert "6 mục / items" in tried.stdout
+    assert "6 items" in tried.stdout
     bad = test(url, "--selector", "colour=a", *args)
     assert bad.returncode == 2 and "key=css" in bad.stderr
 
@@ -245,10 +245,10 @@ def test_sources_test_says_when_the_kind_is_wrong(
 
     private = "--allow-private"
     feed = test(server.url(FEED_PATH), "--kind", "html", private)
-    assert "không phải trang HTML: dùng --kind rss" in feed.stdout
-    assert f"(rss): {N_FEED} mục" in feed.stdout  # read as what it is
+    assert "not an HTML page: use --kind rss" in feed.stdout
+    assert f"(rss): {N_FEED} items" in feed.stdout  # read as what it is
     page = test(server.url(LISTING_PATH), "--kind", "rss", private)
-    assert "không phải RSS/Atom (--kind rss): dùng --kind html" in page.stdout
+    assert "not a feed (--kind rss): use --kind html" in page.stdout
     unknown = test("--source", "nope")
     assert unknown.returncode == 2 and "portal, feed" in unknown.stderr
 
@@ -262,11 +262,11 @@ def test_sources_test_detects_a_feed(
         db_url="sqlite:///unused.db", sources=sources_file, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert f"{url} (rss): {N_FEED} mục / items" in done.stdout
-    assert "first article read:" in done.stdout
+    assert f"{url} (rss): {N_FEED} items" in done.stdout
+    assert "First article read:" in done.stdout
 
 
-def test_sources_test_refuses_a_private_address_in_vietnamese(
+def test_sources_test_refuses_a_private_address_and_names_the_flag(
     server: FakeHTTPServer, site: PortalSite, sources_file: Path, tmp_path: Path
 ) -> None:
     done = cli(
@@ -274,7 +274,8 @@ def test_sources_test_refuses_a_private_address_in_vietnamese(
         db_url="sqlite:///unused.db", sources=sources_file, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 1
-    assert "địa chỉ nội bộ bị chặn" in done.stderr and "blocked_address" in done.stderr
+    assert "private or local address refused" in done.stderr and "blocked_address" in done.stderr
+    assert "add --allow-private" in done.stderr and "allow_private" not in done.stderr
     assert server.received == []
 
 
@@ -283,4 +284,4 @@ def test_a_broken_sources_file_is_reported_not_a_traceback(tmp_path: Path) -> No
     bad.write_text('[[source]]\nname = "x"\nkind = "ftp"\nurls = ["http://a/"]\n', "utf-8")
     done = cli("poll", "--once", db_url="sqlite:///unused.db", sources=bad, cwd=tmp_path)
     assert done.returncode == 2
-    assert "Không đọc được tệp nguồn" in done.stderr and "Traceback" not in done.stderr
+    assert "Cannot read the sources file" in done.stderr and "Traceback" not in done.stderr

@@ -62,8 +62,9 @@ def test_console_bad_input_and_english(sqlite_engine: Engine) -> None:
     assert out.startswith("Hello! This bot")
     assert "The number of articles must be between 1 and 20" in out
     assert "That day does not exist." in out
-    # ":7" presses no button: it is searched as text, which finds nothing.
-    assert "Searching for what you sent." in out
+    # ":7" presses no button and is not searched as text: it says so.
+    assert "The last answer has no buttons to press." in out
+    assert "Searching for what you sent." not in out
     assert "There is no /nope command." in out
 
 
@@ -116,15 +117,18 @@ def test_run_without_token_starts_the_console_and_says_how_to_set_one(tmp_path: 
     done = _cli(tmp_path, "run", stdin="/latest\n")
     assert done.returncode == 0, done.stderr
     assert "TELEGRAM_BOT_TOKEN chưa được đặt" in done.stdout
-    assert "Chưa có bài viết nào." in done.stdout
-    assert "Traceback" not in done.stderr
+    assert "Chưa có bài viết nào: các nguồn chưa được quét lần nào." in done.stdout
+    assert "Traceback" not in done.stderr and "CancelledError" not in done.stderr
 
 
 def test_a_prompt_before_each_line_when_asked(sqlite_engine: Engine) -> None:
     out = io.StringIO()
     services = Services(engine=sqlite_engine, limiter=RateLimiter(burst=10_000))
     chat_loop(services, ["\n", "/latest\n"], out, prompt="> ")
-    assert out.getvalue().endswith("\n> > Chưa có bài viết nào.\n\n> ")
+    assert out.getvalue().endswith(
+        "\n> > Chưa có bài viết nào: các nguồn chưa được quét lần nào. "
+        "Hãy thử lại sau ít phút.\n\n> "
+    )
 
 
 async def test_console_chats_get_their_alerts_printed_once(sqlite_engine: Engine) -> None:
@@ -153,3 +157,39 @@ async def test_console_chats_get_their_alerts_printed_once(sqlite_engine: Engine
     assert [b.data for b in sender.screen.buttons] == ["unsub:1"]
     await worker.run_until_idle()
     assert worker.sent == 1  # printed once
+
+
+def test_a_missing_button_says_so_and_keeps_the_buttons(sqlite_engine: Engine) -> None:
+    seed_corpus(sqlite_engine, extra_meetings=25)
+    out = converse(sqlite_engine, "/search hội nghị", ":9", ":1", lang="en")
+    assert "There is no button :9. Buttons are the numbers in [:1], [:2]… above." in out
+    assert "(page 2/3)" in out  # ":1" still presses the list's button after the refusal
+
+
+def test_the_console_speaks_as_a_chosen_user_and_receives_broadcasts(
+    sqlite_engine: Engine,
+) -> None:
+    from bot.service import chat
+    from bot.settings import Settings
+
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=str(sqlite_engine.url),
+        telegram_admin_ids=[42],
+    )
+    out = io.StringIO()
+    chat(settings, io.StringIO("/stats\n"), out)  # default user "local": not an admin
+    text = out.getvalue()
+    assert "Bạn đang dùng bot với tư cách người dùng local (không phải quản trị viên" in text
+    assert "Lệnh này chỉ dành cho quản trị viên." in text
+    out = io.StringIO()
+    chat(settings, io.StringIO("/lang en\n/broadcast Meeting at 8\n:1\n"), out, user_id="42")
+    text = out.getvalue()
+    assert "Bạn đang dùng bot với tư cách người dùng 42 (quản trị viên)." in text
+    assert "Preview of the announcement to 2 chats:" in text  # "local" and 42 itself
+    assert "Announcement #1 queued to 2 chats." in text
+    # Delivered to this console user's chat after the confirmation that quotes it, with
+    # the progress message.
+    delivered = text.split("/broadcast status", 1)[1]
+    assert delivered.count("Meeting at 8") == 2  # the confirmation's quote, the delivery
+    assert "Announcement #1: sent 0, failed 0, unreachable 0, left 2" in delivered

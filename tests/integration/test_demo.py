@@ -166,8 +166,10 @@ def test_sources_file_round_trips_and_settings_pick_the_demo_database(
     monkeypatch.delenv("DATABASE_URL", raising=False)
     plain = demo_settings(Settings(), sources_file=path)
     assert (plain.database_url, plain.sources_file) == (DEMO_DATABASE_URL, path)
-    monkeypatch.setenv("DATABASE_URL", "sqlite:///./elsewhere.db")
-    assert demo_settings(Settings(), sources_file=path).database_url == "sqlite:///./elsewhere.db"
+    # The demo never writes into the database DATABASE_URL names (it may be the real one).
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/real")
+    assert demo_settings(Settings(), sources_file=path).database_url == DEMO_DATABASE_URL
+    assert DEMO_DATABASE_URL == "sqlite:///./data/demo/demo.db"
 
 
 async def test_serve_demo_runs_the_service_against_the_portal_then_stops_it(
@@ -195,7 +197,7 @@ async def test_serve_demo_runs_the_service_against_the_portal_then_stops_it(
 
     assert await serve_demo(Settings(), service, add_every_seconds=None) == 0
     assert used[0].database_url == DEMO_DATABASE_URL
-    assert (tmp_path / "data" / "demo.db").is_file()
+    assert (tmp_path / "data" / "demo" / "demo.db").is_file()
     assert len(stored) == len(build_site().articles)
     assert not await asyncio.to_thread(used[0].sources_file.exists)  # temporary file removed
     assert urls[0].removesuffix(LISTING_PATH) in capsys.readouterr().out  # the banner
@@ -271,7 +273,7 @@ def test_run_demo_serves_the_portal_polls_it_and_answers_in_the_console(tmp_path
             if proc.poll() is None:
                 proc.kill()
             reader.join(LINE_WAIT)
-    assert (tmp_path / "data" / "demo.db").is_file()
+    assert (tmp_path / "data" / "demo" / "demo.db").is_file()
 
 
 def test_banner_never_prints_the_database_password() -> None:

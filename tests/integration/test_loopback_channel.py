@@ -100,7 +100,7 @@ async def test_a_test_only_platform_gets_alerts_and_broadcasts_within_its_limits
     ask = Request(platform="console", chat_id="admin", text="/stats", is_admin=True)
     reply = handle(services, ask)
     assert reply is not None
-    assert "Đang chờ gửi theo nền tảng: telegram 1" in console_text(reply)
+    assert "Hàng đợi telegram: chờ gửi 1" in console_text(reply)  # queue depth per platform
     url = engine.url.render_as_string(hide_password=False)
     assert queue_list(Settings(_env_file=None, database_url=url)) == 0  # type: ignore[call-arg]
     assert "telegram" in capsys.readouterr().out

@@ -1,4 +1,5 @@
-"""The service's one HTTP server runs in every mode: /healthz in console and demo mode."""
+"""The service's one HTTP server runs in every mode: /healthz (and /metrics) in console and
+demo mode."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.demo_mode import serve_demo
 from bot.service import serve
@@ -51,6 +53,11 @@ async def test_healthz_answers_in_console_mode(tmp_path: Path) -> None:
         try:
             health = await _healthz(port)
             assert health.status_code == 200 and health.json() == {"status": "ok"}
+            async with httpx.AsyncClient(timeout=5.0) as client:
+                page = await client.get(f"http://127.0.0.1:{port}/metrics")
+            assert page.status_code == 200  # /metrics on the same server, in every mode
+            names = {f.name for f in text_string_to_metric_families(page.text)}
+            assert {"portal_polls", "portal_command_seconds", "portal_send_seconds"} <= names
         finally:
             os.close(write_end)  # end of console input ends the service
             assert await asyncio.wait_for(service, STOP_SECONDS) == 0

@@ -1,17 +1,21 @@
-"""The poll table and the Vietnamese failure descriptions the CLI prints."""
+"""The poll table and the failure descriptions (English CLI, Vietnamese or English bot)."""
 
 from __future__ import annotations
 
-from bot.cli_verbs import describe, format_poll_table
+from bot.cli_verbs import format_poll_table
 from bot.i18n import REASONS as REASON_WORDS
+from bot.i18n import describe_reason
 from jobs.ingest.errors import REASONS
 from jobs.ingest.poll import PollReport
 
 
-def test_every_failure_reason_has_a_vietnamese_description() -> None:
+def test_every_failure_reason_has_words_in_both_languages() -> None:
     assert set(REASONS) <= set(REASON_WORDS)
-    assert describe("http_503") == "máy chủ trả lỗi HTTP 503"
-    assert describe("internal: TypeError") == "internal: TypeError"  # unknown: shown as is
+    assert all(set(words) == {"vi", "en"} for words in REASON_WORDS.values())
+    assert describe_reason("http_503", "vi") == "máy chủ trả lỗi HTTP 503"
+    assert describe_reason("http_503", "en") == "the server answered HTTP 503"
+    assert describe_reason("dns", "en") == "cannot resolve the host name"
+    assert describe_reason("internal: TypeError", "en") == "internal: TypeError"  # as is
 
 
 def test_poll_table_lists_counts_failures_skips_and_failed_pages() -> None:
