@@ -14,13 +14,18 @@ from sqlalchemy import func, select, update
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
-from storage.deliveries import DELIVERIES, _affected, enqueue, new_row
+from storage.deliveries import DELIVERIES, enqueue, new_row
 from storage.models import Broadcast, Chat
 
 CANCELLED = "broadcast cancelled"  # the error of rows /broadcast cancel stopped
 OPEN_STATES = ("confirmed",)  # queued and not finished
 BROADCASTS = Broadcast.__table__  # type: ignore[attr-defined]
 CHATS = Chat.__table__  # type: ignore[attr-defined]
+
+
+def _affected(session: Session, stmt: Any) -> int:
+    """Run a DML statement and return how many rows it changed."""
+    return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
