@@ -14,6 +14,7 @@ def href(url: str) -> str:
     """url with spaces, non-ASCII and other unsafe characters percent-encoded (idempotent)."""
     return quote(url.strip(), safe=_URL_SAFE)
 
+
 # Button data is at most this many bytes: the strictest platform's limit (Telegram's).
 MAX_CALLBACK_BYTES = 64
 
