@@ -153,6 +153,7 @@ async def background_jobs(
         try:
             yield watched
         finally:
+            supervisor.stopping.set()  # first: the dispatcher run that ends next is no failure
             if dispatcher is not None:
                 dispatcher.stop()
             try:
