@@ -6,7 +6,9 @@ A channel has an inbound half (platform update -> `bot.commands.Request`, `Reply
 platform's answer; it starts and stops it) and an outbound half, its `Sender`
 (jobs.delivery.outbound), which the dispatcher uses for alerts, digests and broadcasts. The
 service owns the one HTTP server and mounts each channel's `routes()` on it (a webhook checks
-its own secret). bot.channels holds the one visible list of registrations.
+its own secret). bot.channels holds the one visible list of registrations. A channel may
+also offer `supervised() -> {name: coroutine factory}`: long-running work of its own (an
+update poller) that the service runs under its supervisor (jobs.supervisor).
 """
 
 from __future__ import annotations

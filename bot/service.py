@@ -14,10 +14,9 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TextIO
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, TextIO
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from bot import memory
@@ -40,30 +39,47 @@ from jobs.delivery.outbound import Sender
 from jobs.delivery.pace import SharedPace
 from jobs.ingest.fetch import Fetcher
 from jobs.ingest.sources import load_sources
+from jobs.liveness import Limits, Watched, report_async
 from jobs.scheduler import build_scheduler
+from jobs.supervisor import Supervisor
 from storage.db import make_engine, upgrade
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
 DISPATCHER_STOP_SECONDS = 35.0  # the dispatcher drains in-flight sends for up to 30 s
-WATCH_STOP_SECONDS = 5.0
+# A dispatcher loop silent this long is hung (a database call that never returns): /healthz
+# says "stalled". Longer than SQLite's 30 s busy wait plus a slow claim.
+DISPATCHER_STALL_SECONDS = 180.0
 
 
-def make_health(engine: Engine) -> Callable[[], Awaitable[bool]]:
-    """/healthz: the database answers a trivial query."""
+def make_health(
+    engine: Engine,
+    *,
+    supervisor: Supervisor | None = None,
+    sources: Sequence[Watched] = (),
+    settings: Settings | None = None,
+) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """/healthz: the database answers (and takes SQLite's write lock), every supervised task
+    runs, each source was read within its stale bound, the queue's oldest due row is young;
+    the JSON names whatever fails (jobs.liveness)."""
+    started_at = utcnow()
+    limits = Limits()
+    if settings is not None:
+        limits = Limits(
+            stale_intervals=settings.health_stale_intervals,
+            queue_max_age_seconds=settings.health_queue_max_age_seconds,
+        )
 
-    def ping() -> bool:
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("select 1"))
-            return True
-        except Exception as exc:  # any failure means "unhealthy"; say why in the log
-            log.warning("health check: database unavailable: %r", exc)
-            return False
-
-    async def health() -> bool:
-        return await asyncio.to_thread(ping)
+    async def health() -> dict[str, Any]:
+        return await report_async(
+            engine,
+            now=utcnow(),
+            started_at=started_at,
+            supervisor=supervisor,
+            sources=sources,
+            limits=limits,
+        )
 
     return health
 
@@ -168,46 +184,60 @@ def make_dispatcher(
 
 @contextlib.asynccontextmanager
 async def background_jobs(
-    settings: Settings, engine: Engine, senders: list[Sender], services: Services | None = None
-) -> AsyncIterator[None]:
+    settings: Settings,
+    engine: Engine,
+    senders: list[Sender],
+    supervisor: Supervisor | None = None,
+    services: Services | None = None,
+) -> AsyncIterator[list[Watched]]:
     """The scheduler (polls sources), the dispatcher (sends pushes) and the admins' watch
-    (broadcast progress and reports, source alarms), stopped on exit."""
+    (broadcast progress and reports, source alarms), under the supervisor: a failure is
+    logged at once and retried with back-off; stopped on exit. Yields the sources polled,
+    for /healthz."""
+    supervisor = supervisor or Supervisor()
     async with contextlib.AsyncExitStack() as stack:
-        _start_scheduler(settings, engine, stack)
+        watched = _start_scheduler(settings, engine, stack, supervisor)
         dispatcher = make_dispatcher(settings, engine, senders) if senders else None
-        task = asyncio.create_task(dispatcher.run(), name="dispatcher") if dispatcher else None
+        if dispatcher is not None:
+            dispatcher.heartbeat = lambda: supervisor.beat("dispatcher")
+            dispatcher.on_alarm = lambda platform, why: supervisor.alarm(f"channel:{platform}", why)
+            supervisor.spawn("dispatcher", dispatcher.run, stall_after=DISPATCHER_STALL_SECONDS)
         metrics.watch_queue(engine)
         stop_watch = asyncio.Event()
-        watcher = asyncio.create_task(
-            watch(
-                services or services_for(settings, engine),
-                stop_watch,
-                alarm_failures=settings.source_alarm_failures,
+        watched_services = services or services_for(settings, engine)
+        supervisor.spawn(
+            "watch",
+            lambda: watch(
+                watched_services, stop_watch, alarm_failures=settings.source_alarm_failures
             ),
-            name="watch",
         )
         try:
-            yield
+            yield watched
         finally:
             stop_watch.set()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(watcher, WATCH_STOP_SECONDS)
-            if dispatcher is not None and task is not None:
+            supervisor.stopping.set()  # first: the dispatcher run that ends next is no failure
+            if dispatcher is not None:
                 dispatcher.stop()
-                try:
-                    await asyncio.wait_for(task, DISPATCHER_STOP_SECONDS)
-                except Exception as exc:  # shutting down: report, never hang or crash the exit
-                    log.warning("dispatcher did not stop cleanly: %r", exc)
+            try:
+                await supervisor.stop(grace=DISPATCHER_STOP_SECONDS)
+            except Exception as exc:  # shutting down: report, never hang or crash the exit
+                log.warning("background tasks did not stop cleanly: %r", exc)
+            if dispatcher is not None:
                 await dispatcher.aclose()
 
 
-def _start_scheduler(settings: Settings, engine: Engine, stack: contextlib.AsyncExitStack) -> None:
+def _start_scheduler(
+    settings: Settings,
+    engine: Engine,
+    stack: contextlib.AsyncExitStack,
+    supervisor: Supervisor | None = None,
+) -> list[Watched]:
     """One poll job per source; the store hook queues alerts in the store's transaction."""
     try:
         sources = load_sources(settings.sources_file)
     except (OSError, ValueError) as exc:
         log.error("cannot read sources file %s: %s; no polling", settings.sources_file, exc)
-        return
+        return []
     fetcher = Fetcher(
         deadline=settings.http_deadline_seconds,
         max_bytes=settings.http_max_body_bytes,
@@ -223,10 +253,13 @@ def _start_scheduler(settings: Settings, engine: Engine, stack: contextlib.Async
         tz=settings.tz,
         on_stored=on_stored,
         default_interval=settings.poll_interval_seconds,
+        supervisor=supervisor,
     )
     scheduler.start()
     stack.callback(scheduler.shutdown, wait=False)  # runs before the fetcher closes
     log.info("scheduler started with %d sources", len(sources))
+    interval = settings.poll_interval_seconds
+    return [Watched(s.name, s.interval_seconds or interval) for s in sources]
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
@@ -301,7 +334,10 @@ async def _serve(ctx: ChannelContext) -> int:
         return _say_cannot_start(settings, exc)
     routes = [route for channel in channels for route in channel.routes()]
     routes.append(metrics_route())
-    web = WebServer(make_app(health=make_health(engine), routes=routes), sock)
+    supervisor = Supervisor()
+    watched: list[Watched] = []  # filled once the scheduler has read the sources file
+    health = make_health(engine, supervisor=supervisor, sources=watched, settings=settings)
+    web = WebServer(make_app(health=health, routes=routes), sock)
     senders = [s for channel in channels if (s := channel.sender()) is not None]
     watch_services = ctx.services(True)
     watch_services.edit_message = _editor(channels)
@@ -309,7 +345,9 @@ async def _serve(ctx: ChannelContext) -> int:
         await web.start()
         stack.push_async_callback(web.stop)
         log.info("HTTP server on port %s (/healthz, /metrics)", web.port)
-        await stack.enter_async_context(background_jobs(settings, engine, senders, watch_services))
+        watched += await stack.enter_async_context(
+            background_jobs(settings, engine, senders, supervisor, watch_services)
+        )
         for channel in channels:
             stack.push_async_callback(channel.stop)
             try:
@@ -317,5 +355,9 @@ async def _serve(ctx: ChannelContext) -> int:
             except ChannelError as exc:
                 print(str(exc), file=sys.stderr)
                 return exc.exit_code
+            # The channel's own pollers, supervised; cancelled before the channel stops.
+            for name, factory in getattr(channel, "supervised", dict)().items():
+                supervisor.spawn(name, factory)
+                stack.push_async_callback(supervisor.cancel, name)
         await ctx.stop.wait()
     return ctx.exit_code

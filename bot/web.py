@@ -25,15 +25,19 @@ MAX_BODY_BYTES = 1_000_000  # a webhook update is a few kB; refuse anything absu
 STARTUP_TIMEOUT_SECONDS = 10.0
 SHUTDOWN_TIMEOUT_SECONDS = 5.0
 
-HealthCheck = Callable[[], Awaitable[bool]]
+# A health check answers ok/not, or a JSON report whose "status" is "ok" when healthy (it
+# names the failing parts otherwise: bot.service.make_health).
+HealthCheck = Callable[[], Awaitable[bool | dict[str, Any]]]
 
 
 def make_app(*, health: HealthCheck, routes: Sequence[BaseRoute] = ()) -> Starlette:
     """GET /healthz, then every channel's routes."""
 
     async def healthz(_request: Request) -> Response:
-        ok = await health()
-        return JSONResponse({"status": "ok" if ok else "unavailable"}, 200 if ok else 503)
+        result = await health()
+        if isinstance(result, bool):
+            result = {"status": "ok" if result else "unavailable"}
+        return JSONResponse(result, 200 if result.get("status") == "ok" else 503)
 
     return Starlette(routes=[Route("/healthz", healthz, methods=["GET"]), *routes])
 

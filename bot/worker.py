@@ -15,9 +15,15 @@ import signal
 from bot.channel import ChannelContext
 from bot.channels import CHANNELS
 from bot.logs import setup_logging
-from bot.service import make_dispatcher, services_for
+from bot.service import (
+    DISPATCHER_STALL_SECONDS,
+    DISPATCHER_STOP_SECONDS,
+    make_dispatcher,
+    services_for,
+)
 from bot.settings import Settings
 from jobs.delivery.dispatcher import DEFAULT_LEASE_SECONDS, DEFAULT_WINDOW, IDLE_POLL_SECONDS
+from jobs.supervisor import Supervisor
 from storage.db import make_engine, upgrade
 
 log = logging.getLogger(__name__)
@@ -62,12 +68,25 @@ def main(argv: list[str] | None = None) -> int:
             idle_poll=args.idle_poll,
             **({"paces": {}} if args.own_pace else {}),
         )
+        # Supervised as in the service: a database outage restarts the loop, not the process.
+        supervisor = Supervisor()
+        dispatcher.heartbeat = lambda: supervisor.beat("dispatcher")
+        dispatcher.on_alarm = lambda platform, why: supervisor.alarm(f"channel:{platform}", why)
+        stopped = asyncio.Event()
+
+        def stop() -> None:
+            supervisor.stopping.set()  # first: the run that ends next is no failure
+            dispatcher.stop()
+            stopped.set()
+
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, dispatcher.stop)
+            loop.add_signal_handler(sig, stop)
         log.info("dispatcher %s started for %s", dispatcher.owner, ", ".join(dispatcher.platforms))
         try:
-            await dispatcher.run()
+            supervisor.spawn("dispatcher", dispatcher.run, stall_after=DISPATCHER_STALL_SECONDS)
+            await stopped.wait()
+            await supervisor.stop(grace=DISPATCHER_STOP_SECONDS)
         finally:
             await dispatcher.aclose()
             for channel in channels:

@@ -102,6 +102,21 @@ class Supervisor:
         self.states[state.name] = state
         self.changed.set()
 
+    def alarm(self, name: str, error: str) -> None:
+        """A part that stopped for good on a configuration error (a refused bot token)."""
+        old = self.states.get(name, TaskState(name))
+        self._set(replace(old, state=FAILED, last_error=error[:500], last_error_at=self.clock()))
+
+    async def cancel(self, name: str) -> None:
+        """Stop one task now (its owner is going away), marking it stopped."""
+        task = self._tasks.pop(name, None)
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if name in self.states:
+            self._set(replace(self.states[name], state=STOPPED, retry_at=None))
+
     def report(self, name: str, *, error: str | None) -> None:
         """A periodic job's outcome (a scheduler run): failing until a run succeeds."""
         old = self.states.get(name, TaskState(name))

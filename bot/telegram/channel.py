@@ -7,7 +7,7 @@ import asyncio
 import hmac
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -50,6 +50,7 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 CONCURRENT_UPDATES = 8  # a slow search in one chat must not hold up the others
 API_POOL_SIZE = 64  # connections for API calls (replies in flight at once)
 POLL_TIMEOUT_SECONDS = 10  # long-poll wait per getUpdates
+WATCH_SECONDS = 5.0  # how often the supervised watcher checks that updates still flow
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
@@ -210,6 +211,24 @@ class TelegramChannel:
             )
             log.info("Telegram long polling")
         await self.app.start()
+
+    def supervised(self) -> dict[str, Callable[[], Awaitable[None]]]:
+        """Long-running work for the service's supervisor: updates keep flowing in."""
+        return {"telegram:updates": self.watch_updates}
+
+    async def watch_updates(self) -> None:
+        """Checks every WATCH_SECONDS that updates are received and handled: long polling
+        that stopped is started again; a stopped application raises (logged, retried)."""
+        while True:
+            if not self.app.running:
+                raise RuntimeError("Telegram update handling is not running")
+            updater = self.app.updater
+            if not self.webhook and updater is not None and not updater.running:
+                log.error("Telegram long polling stopped; starting it again")
+                await updater.start_polling(
+                    timeout=POLL_TIMEOUT_SECONDS, allowed_updates=ALLOWED_UPDATES
+                )
+            await asyncio.sleep(WATCH_SECONDS)  # a periodic check: there is no event to await
 
     async def stop(self) -> None:
         """Stop receiving, finish handlers, close HTTP clients."""

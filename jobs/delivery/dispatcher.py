@@ -54,7 +54,6 @@ MAX_HOLD_SECONDS = 3.0  # a row waiting longer for the limiter goes back to the 
 FLOOD_CHATS = 3  # 429s for this many chats within FLOOD_WINDOW means a global flood
 FLOOD_WINDOW = 1.0
 STOP_GRACE_SECONDS = 30.0
-CONFIGURATION_PAUSE_SECONDS = 300.0  # a refused account is retried this often, rows kept
 
 
 def limiter_for(sender: Sender) -> RateLimiter:
@@ -104,6 +103,8 @@ class Dispatcher:
         monotonic: Callable[[], float] = time.monotonic,
         limiters: Mapping[str, RateLimiter] | None = None,
         paces: Mapping[str, SharedPace] | None = None,
+        on_alarm: Callable[[str, str], None] | None = None,
+        heartbeat: Callable[[], None] | None = None,
     ) -> None:
         self.engine, self.tz, self.words = engine, tz, words
         self.senders: dict[str, Sender] = {s.platform: s for s in senders}
@@ -125,11 +126,18 @@ class Dispatcher:
         self._in_flight: dict[asyncio.Task[None], int] = {}
         self.sent = 0
         self._remembered = False  # the recent sends are counted once, at the first start
+        # A platform that refuses the account (401/404: wrong or revoked token) is sent to no
+        # more until the service restarts with a good one; its rows stay pending.
+        self.refused: dict[str, str] = {}
+        self.on_alarm, self.heartbeat = on_alarm, heartbeat
+        # Sends the platform accepted but the database could not record (it was down):
+        # recorded first when the loop runs again, so they are not sent twice.
+        self._unrecorded: list[tuple[list[int], str, datetime]] = []
 
     @property
     def platforms(self) -> list[str]:
-        """The platforms this dispatcher claims rows for."""
-        return sorted(self.senders)
+        """The platforms this dispatcher claims rows for (none that refused the account)."""
+        return sorted(p for p in self.senders if p not in self.refused)
 
     async def aclose(self) -> None:
         """Close every sender."""
@@ -165,12 +173,21 @@ class Dispatcher:
             self.limiters[platform].remember(chat, group=group, at=now - max(0.0, ago))
 
     async def run(self) -> None:
-        """Claim and send until stopped; rows a previous run of this owner held are requeued."""
+        """Claim and send until stopped; rows a previous run of this owner held are requeued.
+
+        A database failure ends the run with its exception (the supervisor restarts it): the
+        rows in flight stay leased to this owner and are requeued by the next run, after the
+        sends the platform accepted meanwhile are recorded.
+        """
+        await self._record_unrecorded()
         await self._start()
         stop_wait = asyncio.ensure_future(self.stopping.wait())
         next_housekeeping = 0.0
         try:
             while not self.stopping.is_set():
+                if self.heartbeat is not None:
+                    self.heartbeat()
+                self._raise_failed_sends()
                 if self.monotonic() >= next_housekeeping:
                     await asyncio.to_thread(
                         io.housekeeping, self.engine, now=self.clock(), days=self.retention_days
@@ -187,11 +204,27 @@ class Dispatcher:
             stop_wait.cancel()
             await self.drain()
 
+    def _raise_failed_sends(self) -> None:
+        """Re-raise the first exception of a finished send (the database failed under it)."""
+        failed = [t for t in self._in_flight if t.done() and not t.cancelled() and t.exception()]
+        for task in failed:
+            del self._in_flight[task]
+        if failed:
+            raise failed[0].exception()  # type: ignore[misc]
+
+    async def _record_unrecorded(self) -> None:
+        while self._unrecorded:
+            ids, message_id, at = self._unrecorded[0]
+            await asyncio.to_thread(
+                io.sent, self.engine, ids=ids, owner=self.owner, message_id=message_id, now=at
+            )
+            self._unrecorded.pop(0)
+
     async def fill(self) -> int:
         """Claim rows up to the in-flight window and start their sends; how many started."""
         self._in_flight = {t: n for t, n in self._in_flight.items() if not t.done()}
         free = self.window - sum(self._in_flight.values())
-        if free <= 0 or self.stopping.is_set():
+        if free <= 0 or self.stopping.is_set() or not self.platforms:
             return 0
         plan = await asyncio.to_thread(
             io.claim_and_compose,
@@ -216,6 +249,9 @@ class Dispatcher:
         tasks = [t for t in self._in_flight if not t.done()]
         if tasks:
             await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
+        for task in self._in_flight:  # their failures were reported by run(); retrieve them
+            if task.done() and not task.cancelled():
+                task.exception()
 
     async def run_until_idle(self, *, limit_seconds: float = 60.0) -> None:
         """Send until nothing is due now and nothing is in flight (tests, one-shot runs)."""
@@ -313,9 +349,13 @@ class Dispatcher:
         now, owner, engine = self.clock(), self.owner, self.engine
         if isinstance(outcome, Sent):
             self.sent += len(ids)
-            await asyncio.to_thread(
-                io.sent, engine, ids=ids, owner=owner, message_id=outcome.message_id, now=now
-            )
+            try:
+                await asyncio.to_thread(
+                    io.sent, engine, ids=ids, owner=owner, message_id=outcome.message_id, now=now
+                )
+            except Exception:
+                self._unrecorded.append((ids, outcome.message_id, now))
+                raise
         elif isinstance(outcome, RetryAfter):
             self._on_429(job.platform, job.external_id, outcome)
             not_before = now + timedelta(seconds=outcome.seconds)
@@ -350,13 +390,19 @@ class Dispatcher:
         elif isinstance(outcome, PermanentFailure):
             await asyncio.to_thread(io.failed, engine, ids=ids, owner=owner, error=outcome.reason)
         elif isinstance(outcome, ConfigurationError):
-            log.error("%s refuses this account: %s; sends paused", job.platform, outcome.reason)
-            pause = CONFIGURATION_PAUSE_SECONDS
-            self.limiters[job.platform].pause_all(self.monotonic() + pause)
-            not_before = now + timedelta(seconds=pause)
+            if job.platform not in self.refused:
+                self.refused[job.platform] = outcome.reason
+                log.critical(
+                    "ALARM: %s refuses this account (%s): sends stopped until the service is"
+                    " restarted with a valid token; pending rows are kept",
+                    job.platform,
+                    outcome.reason,
+                )
+                if self.on_alarm is not None:
+                    self.on_alarm(job.platform, outcome.reason)
             error = f"configuration: {outcome.reason}"
             await asyncio.to_thread(
-                io.release, engine, ids=ids, owner=owner, not_before=not_before, error=error
+                io.release, engine, ids=ids, owner=owner, not_before=now, error=error
             )
 
     def _on_429(self, platform: str, chat: str, outcome: RetryAfter) -> None:

@@ -13,8 +13,8 @@ dispatcher paces each platform by its own sender's `Limits`. The core never name
     ├── Ambiguous                may have arrived: recorded as ambiguous, never resent
     ├── RecipientGone            chat inactive, its pending rows cancelled (/start revives)
     ├── PermanentFailure         this message is refused for good: failed
-    └── ConfigurationError       the account/credentials are wrong: rows stay pending, the
-                                 platform pauses for CONFIGURATION_PAUSE_SECONDS
+    └── ConfigurationError       the account/credentials are wrong (401/404): rows stay
+                                 pending, sends to the platform stop with an alarm
 """
 
 from __future__ import annotations

@@ -121,6 +121,7 @@ async def fan_out(
         run.after = str((await _report(engine, sup))["status"])
     finally:
         stop.set()
+        sup.stopping.set()
         dispatcher.stop()
         await sup.stop(grace=10)
         await sampler

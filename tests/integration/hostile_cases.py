@@ -65,13 +65,17 @@ def _rss(server: FakeHTTPServer, body: str) -> SourceConfig:
                         allow_private=True, interval_seconds=60, fetch_articles=False)  # fmt: skip
 
 
-def _credentials(server: FakeHTTPServer) -> SourceConfig:
-    url = server.url(LISTING_PATH).replace("http://", f"http://officer:{SECRET}@")
+def _credentials(_server: FakeHTTPServer) -> SourceConfig:
+    # Its own portal (another server, other articles), so what it stores is its own.
+    other = _OTHER[0]
+    mount(other, build_site(n_articles=6, per_page=5, seed=2))
+    url = other.url(LISTING_PATH).replace("http://", f"http://officer:{SECRET}@")
     return SourceConfig(name="hostile", kind="html", urls=[url], allow_private=True,
                         interval_seconds=60, pages=1)  # fmt: skip
 
 
 Case = Callable[[FakeHTTPServer], SourceConfig | None]
+_OTHER: list[FakeHTTPServer] = []  # a second server, for the case that needs its own site
 CASES: dict[str, tuple[str, Case]] = {
     "baseline": ("no hostile source (the process's own size)", lambda _s: None),
     "nested_tables_45k": (
@@ -120,7 +124,8 @@ CASES: dict[str, tuple[str, Case]] = {
 async def _run(case: str, db_path: str) -> dict[str, object]:
     engine = make_engine(f"sqlite:///{db_path}")
     upgrade(engine)
-    with FakeHTTPServer() as server:
+    with FakeHTTPServer() as server, FakeHTTPServer() as other:
+        _OTHER[:] = [other]
         mount(server, build_site(n_articles=6, per_page=5))
         good = SourceConfig(name="portal", kind="html", urls=[server.url(LISTING_PATH)],
                             allow_private=True, pages=2, interval_seconds=60)  # fmt: skip

@@ -88,7 +88,7 @@ async def test_service_answers_commands_and_delivers_alerts(tmp_path: Path) -> N
             assert reply.plain_text == "Đã đăng ký chủ đề “quy chế dân chủ”."
             async with httpx.AsyncClient() as client:
                 health = await client.get(f"http://127.0.0.1:{port}/healthz")
-            assert health.json() == {"status": "ok"}
+            assert health.json()["status"] == "ok"
             await asyncio.to_thread(_store_article, db_url)
             alert = (await fake.wait_for_messages_async(2, chat_id=USER, timeout=15))[1]
             assert "Hội nghị về Quy chế dân chủ ở cơ sở" in (alert.plain_text or "")

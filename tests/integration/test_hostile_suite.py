@@ -51,7 +51,7 @@ def test_hostile_source_is_survived_under_a_memory_cap(case: str, tmp_path: Path
     for reports in result["polls"]:  # both polls: the ordinary source is read every time
         portal = next(r for r in reports if r["source"] == "portal")
         assert portal["failed"] is None, portal
-    assert len(result["articles"]) >= 5  # the portal's (credentials case: same site, shared)
+    assert len([a for a in result["articles"] if a["source"] == "portal"]) >= 5
     if case == "baseline":
         return
     state = result["states"]["hostile"]  # a health row is always written
@@ -62,7 +62,7 @@ def test_hostile_source_is_survived_under_a_memory_cap(case: str, tmp_path: Path
         future = next(a for a in hostile if a["url"].endswith("/future"))
         assert future["published_clamped"] is True
     elif case == "credentials_in_url":
-        assert state["last_error"] is None and hostile
+        assert state["last_error"] is None and len(hostile) >= 5
         assert SECRET not in json.dumps(result["articles"]) + json.dumps(result["states"])
     else:
         assert state["last_error"] in {"unsafe_document", "too_large", "decoding"}, state

@@ -248,7 +248,7 @@ async def test_webhook_checks_the_secret_and_serves_healthz(
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             health = await client.get("/healthz")
-            assert health.status_code == 200 and health.json() == {"status": "ok"}
+            assert health.status_code == 200 and health.json()["status"] == "ok"
             forged = {"update_id": 1, "message": {"message_id": 1, "date": 0, "text": "/help",
                       "chat": {"id": 666, "type": "private"}}}  # fmt: skip
             for headers in ({}, {SECRET_HEADER: "wrong"}):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from sqlalchemy.engine import Engine
 
+from bot.telegram.channel import TelegramChannel
 from tests.fakes.telegram_api import FakeTelegram
 from tests.integration.test_telegram_bot import make_channel
 
@@ -48,3 +51,34 @@ async def test_only_group_administrators_change_group_settings(
     assert "quản trị viên của nhóm" not in await _say(fake, "/quiet 22:00-06:00", OWNER)
     assert fake.state.member_checks.count((GROUP, OWNER)) == 1  # cached between commands
     assert (GROUP, MEMBER) in fake.state.member_checks
+
+
+async def _updater_running(channel: TelegramChannel) -> None:
+    """Returns once long polling runs (the watcher's restart has no event to await)."""
+    tick = asyncio.Event()
+    while channel.app.updater is None or not channel.app.updater.running:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(tick.wait(), 0.05)
+
+
+async def test_the_update_watcher_restarts_long_polling(
+    fake: FakeTelegram, sqlite_engine: Engine
+) -> None:
+    hosted = make_channel(fake, sqlite_engine)
+    channel = hosted.channel
+    await hosted.start()
+    try:
+        assert channel.app.updater is not None
+        await channel.app.updater.stop()  # long polling died (a network error PTB gave up on)
+        watcher = asyncio.create_task(channel.watch_updates())
+        try:
+            async with asyncio.timeout(10):
+                await _updater_running(channel)
+        finally:
+            watcher.cancel()
+        assert "telegram:updates" in channel.supervised()
+        before = len(fake.messages_to(OWNER))
+        fake.push_message(OWNER, "/help")
+        await fake.wait_for_messages_async(before + 1, chat_id=OWNER)  # updates flow again
+    finally:
+        await hosted.stop()

@@ -127,3 +127,19 @@ async def test_a_task_that_stops_beating_is_reported_stalled() -> None:
     assert stalled.state == "stalled" and stalled.as_json()["state"] == "stalled"
     hang.set()
     await sup.stop(grace=1)
+
+
+async def test_an_alarm_marks_a_part_failed_and_cancel_stops_one_task() -> None:
+    sup = Supervisor()
+    sup.alarm("channel:telegram", "Unauthorized")
+    [down] = sup.unhealthy()
+    assert (down.name, down.state, down.last_error) == ("channel:telegram", FAILED, "Unauthorized")
+
+    async def forever() -> None:
+        await asyncio.Event().wait()
+
+    sup.spawn("telegram:updates", forever)
+    await _until(sup, lambda: sup.states["telegram:updates"].state == RUNNING)
+    await sup.cancel("telegram:updates")
+    assert sup.states["telegram:updates"].state == STOPPED
+    await sup.stop(grace=1)
