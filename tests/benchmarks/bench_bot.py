@@ -218,6 +218,7 @@ FANOUT_RATE = float(os.environ.get("BENCH_BOT_FANOUT_RATE", "100"))
 FANOUT_COMMAND_EVERY = 0.5
 FANOUT_TARGET_P99_MS = 50.0
 FANOUT_USER = 777_000_002
+ALERT_TITLE = "Thông báo khẩn về phòng chống thiên tai"
 FANOUT_COMMANDS = ["/latest 10", "/search quy chế dân chủ", "/search Lăng Cô", "/date 16/12/2015"]
 
 

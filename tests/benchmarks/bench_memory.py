@@ -39,6 +39,7 @@ COMMAND_EVERY = 2.0
 SAMPLE_EVERY = 0.5
 INTERVAL = 30
 USER = 777_000_001
+ALERT_TITLE = "Thông báo khẩn về phòng chống thiên tai"
 COMMANDS = ["/latest 10", "/search quy chế dân chủ", "/search hội nghị", "/date 16/12/2015"]
 IMPORTS = (
     "import bot.cli, bot.service, bot.channels, bot.telegram.channel, jobs.delivery.dispatcher"
