@@ -15,10 +15,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from functools import partial
-from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
@@ -42,7 +39,6 @@ from jobs.delivery.pacing import RateLimiter
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 DEFAULT_WINDOW = 16  # rows in flight at once: the most a crash can duplicate
 DEFAULT_LEASE_SECONDS = 120.0  # longer than any send can take (see client time-outs)
@@ -51,7 +47,6 @@ BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 900.0
 IDLE_POLL_SECONDS = 1.0
 HOUSEKEEPING_SECONDS = 60.0
-DB_THREADS = 2  # the dispatcher's own threads for its database steps
 REMEMBER_SECONDS = 61.0  # the longest limiter window (20 per minute per group) and a margin
 MAX_HOLD_SECONDS = 3.0  # a row waiting longer for the limiter goes back to the queue
 FLOOD_CHATS = 3  # 429s for this many chats within FLOOD_WINDOW means a global flood
@@ -125,24 +120,16 @@ class Dispatcher:
         self._in_flight: dict[asyncio.Task[None], int] = {}
         self.sent = 0
         self._remembered = False  # the recent sends are counted once, at the first start
-        self._pool = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="dispatch-db")
 
     @property
     def platforms(self) -> list[str]:
         """The platforms this dispatcher claims rows for."""
         return sorted(self.senders)
 
-    async def _db(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Run a database step on the dispatcher's own threads: a fan-out's hundred writes a
-        second then queue here, never in front of a command's query in the shared pool."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, partial(fn, *args, **kwargs))
-
     async def aclose(self) -> None:
-        """Close every sender and the database threads."""
+        """Close every sender."""
         for sender in self.senders.values():
             await sender.aclose()
-        self._pool.shutdown(wait=False)
 
     def stop(self) -> None:
         """Ask the loop to finish in-flight sends and return."""
@@ -158,10 +145,10 @@ class Dispatcher:
         if not self._remembered:
             self._remembered = True
             await self._remember_recent_sends()
-        await self._db(io.recover, self.engine, owner=self.owner, now=self.clock())
+        await asyncio.to_thread(io.recover, self.engine, owner=self.owner, now=self.clock())
 
     async def _remember_recent_sends(self) -> None:
-        sends = await self._db(
+        sends = await asyncio.to_thread(
             io.recent_sends,
             self.engine,
             now=self.clock(),
@@ -180,7 +167,7 @@ class Dispatcher:
         try:
             while not self.stopping.is_set():
                 if self.monotonic() >= next_housekeeping:
-                    await self._db(
+                    await asyncio.to_thread(
                         io.housekeeping, self.engine, now=self.clock(), days=self.retention_days
                     )
                     next_housekeeping = self.monotonic() + self.housekeeping_every
@@ -201,7 +188,7 @@ class Dispatcher:
         free = self.window - sum(self._in_flight.values())
         if free <= 0 or self.stopping.is_set():
             return 0
-        plan = await self._db(
+        plan = await asyncio.to_thread(
             io.claim_and_compose,
             self.engine,
             owner=self.owner,
@@ -245,7 +232,7 @@ class Dispatcher:
                 continue
             due = None
             if wait_for_future:
-                due = await self._db(io.next_due, self.engine, platforms=self.platforms)
+                due = await asyncio.to_thread(io.next_due, self.engine, platforms=self.platforms)
             if due is None:
                 return
             pause = (due - self.clock()).total_seconds()
@@ -305,7 +292,7 @@ class Dispatcher:
                 return True
             if delay > MAX_HOLD_SECONDS or self.stopping.is_set():
                 not_before = self.clock() + timedelta(seconds=delay)
-                await self._db(
+                await asyncio.to_thread(
                     io.release, self.engine, ids=ids, owner=self.owner, not_before=not_before
                 )
                 return False
@@ -315,18 +302,18 @@ class Dispatcher:
         now, owner, engine = self.clock(), self.owner, self.engine
         if isinstance(outcome, Sent):
             self.sent += len(ids)
-            await self._db(
+            await asyncio.to_thread(
                 io.sent, engine, ids=ids, owner=owner, message_id=outcome.message_id, now=now
             )
         elif isinstance(outcome, RetryAfter):
             self._on_429(job.platform, job.external_id, outcome)
             not_before = now + timedelta(seconds=outcome.seconds)
             error = f"429: {outcome.reason}"
-            await self._db(
+            await asyncio.to_thread(
                 io.release, engine, ids=ids, owner=owner, not_before=not_before, error=error
             )
         elif isinstance(outcome, TemporaryFailure):
-            await self._db(
+            await asyncio.to_thread(
                 io.transient,
                 engine,
                 ids=ids,
@@ -337,9 +324,11 @@ class Dispatcher:
                 backoff=lambda n: backoff(n, self.backoff_base),
             )
         elif isinstance(outcome, Ambiguous):
-            await self._db(io.ambiguous, engine, ids=ids, owner=owner, error=outcome.reason)
+            await asyncio.to_thread(
+                io.ambiguous, engine, ids=ids, owner=owner, error=outcome.reason
+            )
         elif isinstance(outcome, RecipientGone):
-            await self._db(
+            await asyncio.to_thread(
                 io.chat_gone,
                 engine,
                 ids=ids,
@@ -348,14 +337,14 @@ class Dispatcher:
                 reason=outcome.reason,
             )
         elif isinstance(outcome, PermanentFailure):
-            await self._db(io.failed, engine, ids=ids, owner=owner, error=outcome.reason)
+            await asyncio.to_thread(io.failed, engine, ids=ids, owner=owner, error=outcome.reason)
         elif isinstance(outcome, ConfigurationError):
             log.error("%s refuses this account: %s; sends paused", job.platform, outcome.reason)
             pause = CONFIGURATION_PAUSE_SECONDS
             self.limiters[job.platform].pause_all(self.monotonic() + pause)
             not_before = now + timedelta(seconds=pause)
             error = f"configuration: {outcome.reason}"
-            await self._db(
+            await asyncio.to_thread(
                 io.release, engine, ids=ids, owner=owner, not_before=not_before, error=error
             )
 
