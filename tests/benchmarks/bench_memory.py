@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,7 @@ COMMAND_EVERY = 2.0
 SAMPLE_EVERY = 0.5
 INTERVAL = 30
 USER = 777_000_001
+ALERT_TITLE = "Thông báo khẩn về phòng chống thiên tai"
 COMMANDS = ["/latest 10", "/search quy chế dân chủ", "/search hội nghị", "/date 16/12/2015"]
 IMPORTS = (
     "import bot.cli, bot.service, bot.channels, bot.telegram.channel, jobs.delivery.dispatcher"
@@ -81,7 +83,9 @@ def test_memory_during_fan_out(tmp_path: Path) -> None:
         wait_until(lambda: stored() >= N_ARTICLES + 6, 120, every=0.5)  # the baseline poll
         started = time.monotonic()
         idle = (svc.status("VmRSS"), svc.status("VmHWM"), svc.status("Threads"))
-        svc.site.add_article(title="Thông báo khẩn về phòng chống thiên tai")
+        svc.site.add_article(
+            title="Thông báo khẩn về phòng chống thiên tai", published=datetime.now(UTC)
+        )
         next_command = started
         sent_commands = 0
         deadline = started + INTERVAL + CHATS / RATE * 2 + 120

@@ -16,6 +16,7 @@ import os
 import random
 import statistics
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,8 @@ def test_publication_to_push(tmp_path: Path) -> None:
             time.sleep(rng.uniform(0, INTERVAL))  # a random moment of the polling cycle
             title = f"Thông báo số {i + 1} về phòng chống thiên tai"
             published = time.monotonic()
-            svc.site.add_article(title=title)
+            # Dated now: the fake's own dates can tie and push a new article past page 2.
+            svc.site.add_article(title=title, published=datetime.now(UTC))
 
             def arrived() -> list[float]:
                 return [m.at for m in svc.fake.sent]

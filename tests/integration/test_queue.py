@@ -202,3 +202,21 @@ def test_a_baseline_store_alerts_nobody(engine: Engine) -> None:
         later = article(s, "k-new", "Tin mới về quy chế dân chủ")
         assert hook(s, StoreResult(new=[later])) == 1
     assert [r.article_id for r in rows(engine)] == [later.id]
+
+
+def test_recent_sends_are_the_last_minutes_and_the_rows_in_flight(engine: Engine) -> None:
+    queue(engine, 4)
+    with session_scope(engine) as session:
+        claimed = q.claim_due(session, owner="w", now=NOON, limit=4, lease_seconds=60, platforms=TG)
+        ids = [r.id for r in claimed]
+        q.mark_sent(
+            session, ids=ids[:1], owner="w", message_id="1", now=NOON - timedelta(minutes=5)
+        )
+        q.mark_sent(
+            session, ids=ids[1:2], owner="w", message_id="2", now=NOON - timedelta(seconds=2)
+        )
+        q.mark_sent(session, ids=ids[2:3], owner="w", message_id="3", now=NOON)
+        found = q.recent_sends(session, since=NOON - timedelta(seconds=61), platforms=TG)
+    sent_at = sorted((at is None, at) for _p, _e, _k, at in found)
+    # The old send is forgotten; the row still in flight counts, with no time.
+    assert [a for _none, a in sent_at] == [NOON - timedelta(seconds=2), NOON, None]

@@ -129,3 +129,13 @@ def test_replies_go_first_and_pushes_yield_on_one_budget() -> None:
     assert limiter.wait("b", group=False, now=0.1, priority=True) == 0.0
     limiter.replies_waiting -= 1
     assert limiter.wait("b", group=False, now=0.1) == 0.0
+
+
+def test_a_restart_remembers_the_sends_it_did_not_make() -> None:
+    limiter = RateLimiter(global_rate=3)
+    for chat in ("a", "b", "c"):  # the killed process's last second
+        limiter.remember(chat, group=False, at=9.5)
+    assert limiter.wait("d", group=False, now=10.0) > 0  # the global window is full
+    limiter.remember("e", group=False, at=10.4)  # a row left in flight: sent "just now"
+    assert limiter.wait("e", group=False, now=10.6) > 0  # e's second is not over
+    assert limiter.wait("d", group=False, now=10.6) == 0.0
