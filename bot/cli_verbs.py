@@ -15,7 +15,7 @@ from sqlmodel import Session
 from bot.cli_dryrun import format_dry_run
 from bot.i18n import describe_reason, t
 from bot.settings import Settings
-from jobs.ingest.backfill import HostGate, Progress, backfill_source
+from jobs.ingest.backfill import BackfillBusy, HostGate, Progress, backfill_source
 from jobs.ingest.dryrun import TEST_ARTICLES, DryRun, dry_run
 from jobs.ingest.errors import SourceError
 from jobs.ingest.fetch import Fetcher
@@ -355,6 +355,10 @@ def backfill(
                         source, fetcher=fetcher, engine=engine, tz=settings.tz, clock=utcnow,
                         gate=gate, pages=pages, since=since, restart=restart, on_progress=show,
                     )  # fmt: skip
+                except BackfillBusy:
+                    failed += 1
+                    stream.write(t(lang, "backfill_busy", source=source.name) + "\n")
+                    continue
                 except SourceError as exc:
                     failed += 1
                     what = describe_reason(exc.reason, lang)

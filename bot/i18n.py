@@ -401,6 +401,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "backfill_failures": {"vi": " · {n} lỗi", "en": " · {n} failed"},
     "backfill_finished": {"vi": " · xong", "en": " · done"},
     "backfill_failed_page": {"vi": "  lỗi: {error}", "en": "  failed: {error}"},
+    "backfill_busy": {
+        "vi": "{source}: một tiến trình khác đang lấy tin cũ của nguồn này",
+        "en": "{source}: another process is backfilling this source",
+    },
     "backfill_stopped": {
         "vi": "{source}: {what} ({error}); chạy lại để tiếp tục",
         "en": "{source}: {what} ({error}); run again to resume",

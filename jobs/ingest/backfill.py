@@ -33,12 +33,17 @@ from jobs.ingest.sources import SourceConfig
 from storage import articles as store
 from storage.backfill import delete_backfill, get_backfill, save_backfill
 from storage.db import session_scope
+from storage.locks import source_lock
 from storage.models import BackfillState
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PAUSE_SECONDS = 1.0
 MAX_PAGES = 10_000  # a walk with neither --pages nor --since stops here at the latest
+
+
+class BackfillBusy(RuntimeError):
+    """Another process is walking this source's archive right now."""
 
 
 class HostGate:
@@ -116,7 +121,34 @@ async def backfill_source(
     on_progress: Callable[[Progress], None] | None = None,
 ) -> Progress:
     """Walk the source's archive from where the last run stopped; SourceError when a listing
-    page cannot be read (the progress row keeps that page for the next run)."""
+    page cannot be read (the progress row keeps that page for the next run), BackfillBusy when
+    another process walks the same source (PostgreSQL; SQLite has one writer anyway)."""
+    lock = source_lock(engine, f"backfill:{source.name}")
+    got = await asyncio.to_thread(lock.__enter__)
+    try:
+        if not got:
+            raise BackfillBusy(source.name)
+        return await _walk(
+            source, fetcher=fetcher, engine=engine, tz=tz, clock=clock, gate=gate, pages=pages,
+            since=since, restart=restart, on_progress=on_progress,
+        )  # fmt: skip
+    finally:
+        await asyncio.to_thread(lock.__exit__, None, None, None)
+
+
+async def _walk(
+    source: SourceConfig,
+    *,
+    fetcher: Fetcher,
+    engine: Engine,
+    tz: ZoneInfo,
+    clock: Callable[[], datetime],
+    gate: HostGate,
+    pages: int | None,
+    since: date | None,
+    restart: bool,
+    on_progress: Callable[[Progress], None] | None,
+) -> Progress:
     state = await asyncio.to_thread(_start, engine, source, clock(), pages, since, restart, tz)
     requests = [state.requests]
     gated = _GatedFetcher(fetcher, gate, requests)

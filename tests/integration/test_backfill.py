@@ -16,12 +16,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.cli_verbs import progress_bar
-from jobs.ingest.backfill import HostGate, Progress, backfill_source
+from jobs.ingest.backfill import BackfillBusy, HostGate, Progress, backfill_source
 from jobs.ingest.fetch import Fetcher
 from jobs.ingest.sources import SourceConfig
 from storage.backfill import get_backfill
 from storage.chats import add_subscription, ensure_chat
 from storage.db import make_engine, session_scope, upgrade
+from storage.locks import source_lock
 from storage.models import Article, Delivery
 from storage.text import normalize
 from tests.fakes.httpserver import FakeHTTPServer
@@ -249,3 +250,20 @@ async def test_backfill_walks_by_date_pages_back_to_since(
     days = [t for _m, t, _h in server.requests if t.startswith("/xem-theo-ngay")]
     assert days == [f"/xem-theo-ngay?ngay={d}/11/2026" for d in (29, 28, 27)]
     assert done.finished and done.articles_stored == 3 and done.pages_done == 4
+
+
+async def test_two_backfills_of_one_source_do_not_run_at_once(
+    engine: Engine, server: FakeHTTPServer, big_site: PortalSite
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("advisory locks exist on PostgreSQL; SQLite has one writer")
+    upgrade(engine)
+    with source_lock(engine, "backfill:portal") as got:
+        assert got
+        async with Fetcher(deadline=5, max_bytes=2_000_000) as fetcher:
+            with pytest.raises(BackfillBusy):
+                await backfill_source(
+                    _source(server), fetcher=fetcher, engine=engine, tz=TZ, clock=lambda: NOW,
+                    gate=HostGate(0), pages=1,
+                )  # fmt: skip
+    assert server.received == []
