@@ -291,4 +291,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Gõ :số để bấm nút, ví dụ :1",
         "en": "Type :number to press a button, e.g. :1",
     },
+    "zalo_choices": {
+        "vi": "Trả lời bằng một số để chọn:",
+        "en": "Reply with a number to choose:",
+    },
+    "zalo_missed": {
+        "vi": "Trong thời gian bot không gửi được tin cho bạn, có {n} thông báo:",
+        "en": "While the bot could not reach you, {n} alerts came:",
+    },
 }
