@@ -96,6 +96,10 @@ class Chat(SQLModel, table=True):
     quiet_end: str | None = Field(default=None, max_length=5)
     last_digest_at: datetime | None = _utc(default=None)
     created_at: datetime = _utc(default_factory=utcnow)
+    # Zalo OA: proactive messages cannot reach the chat (-230 window, -213 not following);
+    # alerts still queue and fail with this reason until the user writes again.
+    unreachable_reason: str | None = None
+    unreachable_since: datetime | None = _utc(default=None)
 
 
 class Subscription(SQLModel, table=True):

@@ -1,4 +1,4 @@
-"""zalo: OA token pairs and inbound events already taken in
+"""zalo: OA token pairs, inbound events already taken in, unreachable chats
 
 Revision ID: 0006
 Revises: 0002
@@ -17,6 +17,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("chats") as batch_op:
+        batch_op.add_column(sa.Column("unreachable_reason", sa.String(), nullable=True))
+        batch_op.add_column(
+            sa.Column("unreachable_since", sa.DateTime(timezone=True), nullable=True)
+        )
     op.create_table(
         "zalo_tokens",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -47,3 +52,6 @@ def downgrade() -> None:
     op.drop_table("inbound_events")
     op.drop_index("ix_zalo_tokens_app_used", table_name="zalo_tokens")
     op.drop_table("zalo_tokens")
+    with op.batch_alter_table("chats") as batch_op:
+        batch_op.drop_column("unreachable_since")
+        batch_op.drop_column("unreachable_reason")
