@@ -1,0 +1,219 @@
+"""Inbound halves: a Zalo update or OA event -> the channel-neutral command logic -> a reply.
+
+Both surfaces: an event is taken in once (storage.inbound; Zalo retries webhooks and the
+bot's getUpdates has no offset), one at a time per chat. A typed number picks one of the
+choices last offered; an OA button press comes back as its payload, the button's data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.alerts import UNSUB_PREFIX, AlertArticle, digest_replies
+from bot.commands import Request, Services, handle, is_paging, press
+from bot.commands.words import as_command
+from bot.i18n import pick_language, t
+from bot.replies import Inline, Reply, Text
+from bot.zalo.render import ChoiceMemory
+from bot.zalo.results import Result
+from storage import chats, inbound, reach
+from storage.db import session_scope
+from storage.models import Article, Chat
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a Zalo user did, as both surfaces say it."""
+
+    platform: str
+    chat_id: str
+    user_id: str
+    event_id: str
+    kind: str  # text | follow | unfollow
+    text: str = ""
+    chat_kind: str = "private"
+
+
+def from_bot_update(update: dict[str, Any], platform: str) -> Incoming | None:
+    """A Bot Platform update (message.text.received), or None for anything else."""
+    message = update.get("message")
+    if update.get("event_name") != "message.text.received" or not isinstance(message, dict):
+        return None
+    chat, sender = message.get("chat") or {}, message.get("from") or {}
+    text, chat_id = message.get("text"), chat.get("id")
+    if not isinstance(text, str) or not chat_id:
+        return None
+    kind = "group" if str(chat.get("chat_type", "")).upper() == "GROUP" else "private"
+    msg_id = str(message.get("message_id") or "")
+    user = str(sender.get("id") or chat_id)
+    return Incoming(platform, str(chat_id), user, msg_id, "text", text, kind)
+
+
+def from_oa_event(event: dict[str, Any], platform: str) -> Incoming | None:
+    """An OA webhook event (user_send_text, follow, unfollow), or None for anything else."""
+    name = event.get("event_name")
+    stamp = str(event.get("timestamp", ""))
+    if name == "user_send_text":
+        sender, message = event.get("sender") or {}, event.get("message") or {}
+        user, text = str(sender.get("id") or ""), message.get("text")
+        if not user or not isinstance(text, str):
+            return None
+        event_id = str(message.get("msg_id") or f"text:{user}:{stamp}")
+        return Incoming(platform, user, user, event_id, "text", text)
+    if name in ("follow", "unfollow"):
+        user = str((event.get("follower") or {}).get("id") or "")
+        return Incoming(platform, user, user, f"{name}:{user}:{stamp}", name) if user else None
+    return None
+
+
+class Sender(Protocol):
+    """What the inbound half needs of a sender."""
+
+    platform: str
+
+    async def send(self, external_id: str, reply: Reply, lang: str) -> Result:
+        """Send a reply."""
+        ...
+
+
+class Inbound:
+    """Takes Incoming events in, runs the commands and sends the replies."""
+
+    def __init__(
+        self,
+        services: Services,
+        sender: Sender,
+        *,
+        choices: ChoiceMemory,
+        admin_ids: frozenset[str] = frozenset(),
+        on_reachable: Callable[[str], None] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.services, self.sender, self.choices = services, sender, choices
+        self.admin_ids, self.on_reachable, self.clock = admin_ids, on_reachable, clock
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.handled = 0
+
+    def _turn(self, chat_id: str) -> asyncio.Lock:
+        lock = self._locks.get(chat_id)
+        if lock is None:
+            lock = self._locks[chat_id] = asyncio.Lock()
+        return lock
+
+    async def take(self, inc: Incoming) -> None:
+        """Handle one event, once; a failure is logged and answered with an apology."""
+        async with self._turn(inc.chat_id):
+            if not await asyncio.to_thread(self._first_time, inc):
+                log.info("%s event %s seen before: ignored", inc.platform, inc.event_id[:40])
+                return
+            self.handled += 1
+            try:
+                await self._take(inc)
+            except Exception:
+                log.exception("%s event failed for chat %s", inc.platform, inc.chat_id)
+                await self.sender.send(inc.chat_id, Reply.plain(t("vi", "error")), "vi")
+
+    def _first_time(self, inc: Incoming) -> bool:
+        if not inc.event_id:
+            return True
+        with session_scope(self.services.engine) as session:
+            return inbound.first_time(
+                session, platform=inc.platform, event_id=inc.event_id, now=self.clock()
+            )
+
+    def _request(self, inc: Incoming, text: str) -> Request:
+        return Request(
+            platform=inc.platform,
+            chat_id=inc.chat_id,
+            text=text,
+            chat_kind=inc.chat_kind,
+            user_id=inc.user_id,
+            is_admin=inc.user_id in self.admin_ids,
+        )
+
+    async def _take(self, inc: Incoming) -> None:
+        if inc.kind == "unfollow":
+            await asyncio.to_thread(self._unfollow, inc)
+            return
+        missed = await asyncio.to_thread(self._come_back, inc)
+        if inc.kind == "follow":
+            reply = await asyncio.to_thread(handle, self.services, self._request(inc, "/start"))
+        else:
+            reply = await self._answer(inc)
+        lang = await asyncio.to_thread(self._lang, inc)
+        if reply is not None and reply.lines:
+            await self.sender.send(inc.chat_id, reply, lang)
+        for part in missed:
+            await self.sender.send(inc.chat_id, part, lang)
+
+    async def _answer(self, inc: Incoming) -> Reply | None:
+        text = inc.text.strip()
+        data = self.choices.pick(inc.chat_id, text)
+        if data is None and (is_paging(text) or text.startswith(UNSUB_PREFIX)):
+            data = text  # an OA button press: its payload comes back as the user's text
+        if data is not None:
+            pressed = await asyncio.to_thread(press, self.services, self._request(inc, data))
+            return pressed.reply if pressed is not None else None
+        command = as_command(text) if inc.chat_kind == "private" else None
+        return await asyncio.to_thread(handle, self.services, self._request(inc, command or text))
+
+    def _unfollow(self, inc: Incoming) -> None:
+        with session_scope(self.services.engine) as session:
+            chat = chats.find_chat(session, platform=inc.platform, external_id=inc.chat_id)
+            if chat is not None and chat.id is not None:
+                chats.deactivate_chat(session, chat_id=chat.id, reason="zalo: unfollowed the OA")
+
+    def _lang(self, inc: Incoming) -> str:
+        with session_scope(self.services.engine) as session:
+            chat = chats.find_chat(session, platform=inc.platform, external_id=inc.chat_id)
+            return pick_language(chat.language if chat else None, None)
+
+    def _come_back(self, inc: Incoming) -> list[Reply]:
+        """Reactivate a chat Zalo could not reach (or that unfollowed); its missed alerts."""
+        with session_scope(self.services.engine) as session:
+            chat = chats.find_chat(session, platform=inc.platform, external_id=inc.chat_id)
+            if chat is None or chat.id is None:
+                return []
+            was_off = not chat.active and (chat.inactive_reason or "").startswith("zalo")
+            if not was_off and chat.unreachable_reason is None:
+                return []
+            if was_off:
+                chat.active, chat.inactive_reason = True, None
+                session.add(chat)
+            missed = reach.come_back(session, chat_id=chat.id, reasons=_REASONS)
+            replies = _missed_digest(session, chat, missed, self.services) if missed else []
+        if self.on_reachable is not None:
+            self.on_reachable(inc.chat_id)
+        return replies
+
+
+_REASONS = ("zalo -230", "zalo -213")
+
+
+def _missed_digest(
+    session: Any, chat: Chat, missed: list[reach.Missed], services: Services
+) -> list[Reply]:
+    lang = pick_language(chat.language, None)
+    entries = []
+    for m in missed:
+        art = session.get(Article, m.article_id)
+        if art is None:
+            continue
+        alert = AlertArticle(art.title, art.url, art.published_at, art.local_date, art.summary, "")
+        entries.append((m.delivery_id, alert, m.topic))
+    if not entries:
+        return []
+    day = services.clock().astimezone(services.tz).strftime("%d/%m/%Y")
+    parts = digest_replies(entries, day=day, tz=services.tz, language=lang)
+    head: list[Inline] = [Text(t(lang, "zalo_missed", n=len(entries)))]
+    first = parts[0][0]
+    return [Reply(lines=[head, *first.lines]), *(reply for reply, _ids in parts[1:])]
