@@ -162,3 +162,31 @@ async def test_bot_platform_paging_by_typed_number(world: ZaloWorld) -> None:
     await asyncio.to_thread(w.bot.deliver, w.bot.update("c1", "1"))
     await w.settle()
     assert w.bot.texts_to("c1")[-1] != first
+
+
+async def test_bot_platform_long_polling_handles_a_redelivered_update_once(
+    world: ZaloWorld,
+) -> None:
+    from bot.zalo.bot_client import ZaloBotClient
+    from bot.zalo.polling import poll_updates
+    from bot.zalo.senders import BOT_PLATFORM
+
+    w = world
+    client = ZaloBotClient(token=w.bot.token, api_url=w.bot.url)
+    stop = asyncio.Event()
+    poller = asyncio.create_task(
+        poll_updates(client, w.bot_inbound.take, stop, platform=BOT_PLATFORM, hold_seconds=1)
+    )
+    upd = w.bot.push_text("c9", "trợ giúp")
+    w.bot.redeliver(upd)  # no offset on this platform: the same update again
+    w.bot.push_text("c9", "tin mới")
+    assert await asyncio.to_thread(w.bot.wait_for_sent, 2)
+    w.bot.fail_next("getUpdates", 502, "Bad Gateway")  # a failed poll backs off, then goes on
+    w.bot.push_text("c9", "tìm quy chế dân chủ")
+    assert await asyncio.to_thread(w.bot.wait_for_sent, 3, 15.0)
+    stop.set()
+    await asyncio.wait_for(poller, 5)  # a held long poll ends on stop
+    await client.aclose()
+    texts = w.bot.texts_to("c9")
+    assert len(texts) == 3 and "Quy chế dân chủ" in texts[2]
+    assert w.bot_inbound.handled == 3
