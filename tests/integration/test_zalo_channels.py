@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -190,3 +191,40 @@ async def test_bot_platform_long_polling_handles_a_redelivered_update_once(
     texts = w.bot.texts_to("c9")
     assert len(texts) == 3 and "Quy chế dân chủ" in texts[2]
     assert w.bot_inbound.handled == 3
+
+
+async def test_a_signed_event_is_answered_at_once_even_when_work_is_stuck(
+    world: ZaloWorld,
+) -> None:
+    w = world
+    await w.oa_queue.stop()  # nobody takes events in: the request must not wait for them
+    w.oa.follow("u1")
+    event = w.oa.text_event("u1", "tin mới")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    response = await asyncio.to_thread(w.oa.post_event, w.url("/zalo/webhook"), event)
+    assert response.status_code == 200 and loop.time() - started < 2.0
+    assert w.oa_queue.queue.qsize() == 1
+    w.oa_queue.start()
+    await w.settle()
+    assert len(w.oa.texts_to("u1")) == 1
+
+
+def test_zalo_secrets_are_redacted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.settings import Settings
+
+    monkeypatch.chdir(tmp_path)  # no developer's .env
+
+    s = Settings(
+        zalo_bot_token="123:bot-secret",
+        zalo_app_secret="app-secret",
+        zalo_oa_secret_key="oa-key",
+        zalo_refresh_token="rt-1",
+        zalo_bot_webhook_secret="hook-secret",
+        zalo_admin_ids="84901, 84902",
+    )
+    assert {"123:bot-secret", "app-secret", "oa-key", "rt-1", "hook-secret"} <= set(s.secrets)
+    assert s.zalo_admin_ids == ["84901", "84902"] and not s.zalo_oa_configured
+    assert Settings(
+        zalo_app_id="1", zalo_app_secret="a", zalo_oa_secret_key="b", zalo_refresh_token="c"
+    ).zalo_oa_configured
