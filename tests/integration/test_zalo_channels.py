@@ -215,16 +215,18 @@ def test_zalo_secrets_are_redacted(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     monkeypatch.chdir(tmp_path)  # no developer's .env
 
-    s = Settings(
-        zalo_bot_token="123:bot-secret",
-        zalo_app_secret="app-secret",
-        zalo_oa_secret_key="oa-key",
-        zalo_refresh_token="rt-1",
-        zalo_bot_webhook_secret="hook-secret",
-        zalo_admin_ids="84901, 84902",
-    )
+    env = {
+        "ZALO_BOT_TOKEN": "123:bot-secret",
+        "ZALO_APP_SECRET": "app-secret",
+        "ZALO_OA_SECRET_KEY": "oa-key",
+        "ZALO_REFRESH_TOKEN": "rt-1",
+        "ZALO_BOT_WEBHOOK_SECRET": "hook-secret",
+        "ZALO_ADMIN_IDS": "84901, 84902",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    s = Settings()
     assert {"123:bot-secret", "app-secret", "oa-key", "rt-1", "hook-secret"} <= set(s.secrets)
     assert s.zalo_admin_ids == ["84901", "84902"] and not s.zalo_oa_configured
-    assert Settings(
-        zalo_app_id="1", zalo_app_secret="a", zalo_oa_secret_key="b", zalo_refresh_token="c"
-    ).zalo_oa_configured
+    monkeypatch.setenv("ZALO_APP_ID", "1")
+    assert Settings().zalo_oa_configured
