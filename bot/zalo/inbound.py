@@ -80,7 +80,7 @@ class Sender(Protocol):
 
     platform: str
 
-    async def send(self, external_id: str, reply: Reply, lang: str) -> Result:
+    async def send_reply(self, external_id: str, reply: Reply, lang: str) -> Result:
         """Send a reply."""
         ...
 
@@ -120,7 +120,7 @@ class Inbound:
                 await self._take(inc)
             except Exception:
                 log.exception("%s event failed for chat %s", inc.platform, inc.chat_id)
-                await self.sender.send(inc.chat_id, Reply.plain(t("vi", "error")), "vi")
+                await self.sender.send_reply(inc.chat_id, Reply.plain(t("vi", "error")), "vi")
 
     def _first_time(self, inc: Incoming) -> bool:
         if not inc.event_id:
@@ -151,9 +151,9 @@ class Inbound:
             reply = await self._answer(inc)
         lang = await asyncio.to_thread(self._lang, inc)
         if reply is not None and reply.lines:
-            await self.sender.send(inc.chat_id, reply, lang)
+            await self.sender.send_reply(inc.chat_id, reply, lang)
         for part in missed:
-            await self.sender.send(inc.chat_id, part, lang)
+            await self.sender.send_reply(inc.chat_id, part, lang)
 
     async def _answer(self, inc: Incoming) -> Reply | None:
         text = inc.text.strip()

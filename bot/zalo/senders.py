@@ -10,15 +10,18 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
+from bot.i18n import DEFAULT_LANG
 from bot.replies import Reply
 from bot.zalo.alarms import Alarms
 from bot.zalo.bot_client import ZaloBotClient
-from bot.zalo.oa_client import UNREACHABLE_CODES, ZaloOAClient
-from bot.zalo.render import ChoiceMemory, render
+from bot.zalo.oa_client import UNREACHABLE_CODES, OAButton, ZaloOAClient
+from bot.zalo.render import ChoiceMemory, Rendered, render
 from bot.zalo.results import Kind, Result
 from bot.zalo.tokens import ConfigurationAlarm, TokenKeeper
 from storage import reach
@@ -39,6 +42,36 @@ TOKEN_ALARM = "zalo-token"
 UNREACHABLE_REASONS = tuple(f"zalo {code}" for code in UNREACHABLE_CODES)
 
 
+@dataclass(frozen=True)
+class Payload:
+    """One Zalo message: its text, the OA buttons and the choices a typed number picks."""
+
+    text: str
+    buttons: tuple[OAButton, ...] = ()
+    choices: tuple[str, ...] = ()
+
+
+def payloads(rendered: Rendered) -> list[Payload]:
+    """Split messages; buttons and choices belong to the last one (the reader's next step)."""
+    out = [Payload(text) for text in rendered.texts]
+    if out:
+        out[-1] = Payload(out[-1].text, tuple(rendered.buttons), tuple(rendered.choices))
+    return out
+
+
+class _Delivers(Protocol):
+    async def deliver(self, external_id: str, payload: Payload) -> Result: ...
+
+
+async def _each(sender: _Delivers, external_id: str, parts: list[Payload]) -> Result:
+    result = Result(Kind.PERMANENT, reason="empty reply")
+    for part in parts:
+        result = await sender.deliver(external_id, part)
+        if not result.ok:
+            return result
+    return result
+
+
 class ZaloBotSender:
     """Sends replies through the Bot Platform's sendMessage (plain text, numbered choices)."""
 
@@ -50,16 +83,20 @@ class ZaloBotSender:
         self.client = client
         self.choices = choices or ChoiceMemory()
 
-    async def send(self, external_id: str, reply: Reply, lang: str) -> Result:
-        """Every part of the reply in order; the first failure ends it and is the result."""
-        rendered = render(reply, lang, oa_buttons=False)
-        result = Result(Kind.PERMANENT, reason="empty reply")
-        for text in rendered.texts:
-            result = await self.client.send_message(external_id, text)
-            if not result.ok:
-                return result
-        self.choices.remember(external_id, rendered.choices)
+    def payloads(self, reply: Reply, lang: str = DEFAULT_LANG) -> list[Payload]:
+        """The reply as messages of at most 2,000 characters, choices numbered."""
+        return payloads(render(reply, lang, oa_buttons=False))
+
+    async def deliver(self, external_id: str, payload: Payload) -> Result:
+        """One sendMessage; the last part's choices are remembered for typed numbers."""
+        result = await self.client.send_message(external_id, payload.text)
+        if result.ok:
+            self.choices.remember(external_id, list(payload.choices))
         return result
+
+    async def send_reply(self, external_id: str, reply: Reply, lang: str) -> Result:
+        """Every part of a reply in order; the first failure ends it and is the result."""
+        return await _each(self, external_id, self.payloads(reply, lang))
 
 
 class ZaloOASender:
@@ -94,8 +131,17 @@ class ZaloOASender:
         if self.unreachable is not None:
             self.unreachable.pop(external_id, None)
 
-    async def send(self, external_id: str, reply: Reply, lang: str) -> Result:
-        """Every part of the reply in order; the first failure ends it and is the result."""
+    def payloads(self, reply: Reply, lang: str = DEFAULT_LANG) -> list[Payload]:
+        """The reply as messages of at most 2,000 characters, OA buttons on the last one."""
+        return payloads(render(reply, lang, oa_buttons=True))
+
+    async def send_reply(self, external_id: str, reply: Reply, lang: str) -> Result:
+        """Every part of a reply in order; the first failure ends it and is the result."""
+        return await _each(self, external_id, self.payloads(reply, lang))
+
+    async def deliver(self, external_id: str, payload: Payload) -> Result:
+        """One message/cs: held while the quota is out or the user unreachable; the token is
+        refreshed (and the message sent once more) when Zalo refuses it."""
         held = self._held(external_id)
         if held is None:
             held = await self._short_circuit(external_id)
@@ -104,25 +150,24 @@ class ZaloOASender:
         try:
             token = await self.keeper.access_token()
         except ConfigurationAlarm as exc:
-            self.alarms.raise_(TOKEN_ALARM, f"Zalo OA stopped: {exc}")
-            return Result(Kind.CONFIG, reason=str(exc))
-        rendered = render(reply, lang, oa_buttons=True)
-        result = Result(Kind.PERMANENT, reason="empty reply")
-        for n, text in enumerate(rendered.texts, start=1):
-            buttons = rendered.buttons if n == len(rendered.texts) else None
-            result = await self.client.send_text(token, external_id, text, buttons)
-            if result.kind is Kind.TOKEN:  # expired or removed: refresh, then once more
-                try:
-                    token = await self.keeper.refresh(stale=token)
-                except ConfigurationAlarm as exc:
-                    self.alarms.raise_(TOKEN_ALARM, f"Zalo OA stopped: {exc}")
-                    return Result(Kind.CONFIG, reason=str(exc))
-                result = await self.client.send_text(token, external_id, text, buttons)
-            if not result.ok:
-                return await self._failed(external_id, result)
+            return self._token_alarm(exc)
+        buttons = list(payload.buttons) or None
+        result = await self.client.send_text(token, external_id, payload.text, buttons)
+        if result.kind is Kind.TOKEN:  # expired or removed: refresh, then once more
+            try:
+                token = await self.keeper.refresh(stale=token)
+            except ConfigurationAlarm as exc:
+                return self._token_alarm(exc)
+            result = await self.client.send_text(token, external_id, payload.text, buttons)
+        if not result.ok:
+            return await self._failed(external_id, result)
         self.alarms.clear(TOKEN_ALARM)
-        self.choices.remember(external_id, rendered.choices)
+        self.choices.remember(external_id, list(payload.choices))
         return result
+
+    def _token_alarm(self, exc: ConfigurationAlarm) -> Result:
+        self.alarms.raise_(TOKEN_ALARM, f"Zalo OA stopped: {exc}")
+        return Result(Kind.CONFIG, reason=str(exc))
 
     def _held(self, external_id: str) -> Result | None:
         left = self.quota_until - self.monotonic()

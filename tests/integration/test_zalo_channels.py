@@ -83,20 +83,20 @@ async def test_unreachable_chat_keeps_its_reason_and_gets_a_digest_back(
     w.oa.follow("u1")
     await oa_says(w, "u1", "trợ giúp")
     w.clock.now += WINDOW + 60  # eight days of silence
-    result = await w.oa_sender.send("u1", Reply.plain("🔔 Tin mới"), "vi")
+    result = await w.oa_sender.send_reply("u1", Reply.plain("🔔 Tin mới"), "vi")
     assert (result.kind, result.code) == (Kind.GONE, -230)
     with session_scope(w.engine) as s:
         chat = s.exec(select(Chat).where(Chat.external_id == "u1")).one()
         assert chat.active and "7-day" in (chat.unreachable_reason or "")
     calls = len(w.oa.errors)
-    again = await w.oa_sender.send("u1", Reply.plain("🔔 Tin khác"), "vi")
+    again = await w.oa_sender.send_reply("u1", Reply.plain("🔔 Tin khác"), "vi")
     assert again.kind is Kind.GONE and len(w.oa.errors) == calls  # no call wasted on Zalo
     before = len(w.oa.texts_to("u1"))
     await oa_says(w, "u1", "tin mới")
     assert len(w.oa.texts_to("u1")) == before + 1  # answered: the user is back
     with session_scope(w.engine) as s:
         assert s.exec(select(Chat).where(Chat.external_id == "u1")).one().unreachable_reason is None
-    assert (await w.oa_sender.send("u1", Reply.plain("ok"), "vi")).ok
+    assert (await w.oa_sender.send_reply("u1", Reply.plain("ok"), "vi")).ok
 
 
 async def test_unfollow_stops_and_a_message_reactivates(world: ZaloWorld) -> None:
@@ -117,9 +117,9 @@ async def test_unfollow_stops_and_a_message_reactivates(world: ZaloWorld) -> Non
 async def test_token_expiry_refreshes_once_and_resends(world: ZaloWorld) -> None:
     w = world
     w.oa.follow("u1")
-    assert (await w.oa_sender.send("u1", Reply.plain("một"), "vi")).ok
+    assert (await w.oa_sender.send_reply("u1", Reply.plain("một"), "vi")).ok
     w.oa.expire_access_tokens()
-    assert (await w.oa_sender.send("u1", Reply.plain("hai"), "vi")).ok
+    assert (await w.oa_sender.send_reply("u1", Reply.plain("hai"), "vi")).ok
     assert w.oa.texts_to("u1") == ["một", "hai"] and w.oa.refresh_calls == 2
     assert [code for _u, code in w.oa.errors] == [-220]
 
@@ -128,14 +128,14 @@ async def test_quota_holds_the_queue_and_tells_the_admins_once(world: ZaloWorld)
     w = world
     w.oa.follow("u1")
     w.oa.quota = 1
-    assert (await w.oa_sender.send("u1", Reply.plain("a"), "vi")).ok
-    results = [await w.oa_sender.send("u1", Reply.plain(x), "vi") for x in "bcd"]
+    assert (await w.oa_sender.send_reply("u1", Reply.plain("a"), "vi")).ok
+    results = [await w.oa_sender.send_reply("u1", Reply.plain(x), "vi") for x in "bcd"]
     assert [r.kind for r in results] == [Kind.QUOTA] * 3
     assert len(w.oa.errors) == 1  # held: one -211, then no more calls
     assert len([m for m in w.alarms.told if "quota" in m]) == 1
     w.oa.quota = 10
     w.oa_sender.quota_until = 0.0  # the hold is over
-    assert (await w.oa_sender.send("u1", Reply.plain("e"), "vi")).ok
+    assert (await w.oa_sender.send_reply("u1", Reply.plain("e"), "vi")).ok
     assert "zalo-quota" not in w.alarms.active
 
 
