@@ -52,6 +52,7 @@ class TokenKeeper:
         self._transport = transport
         self._mutex = threading.Lock()  # one refresher per process; the database lock does the rest
         self.refreshes = 0  # exchanges this process made (for tests and /stats)
+        self._cached: zalo_tokens.TokenPair | None = None  # saves a query per message
 
     def seed(self) -> None:
         """Store ZALO_REFRESH_TOKEN unless the database already knows it."""
@@ -73,16 +74,22 @@ class TokenKeeper:
 
     def current_sync(self) -> str:
         """A valid access token (blocking)."""
+        cached = self._cached
+        if cached is not None and cached.fresh(self.clock(), self.margin):
+            assert cached.access_token is not None
+            return cached.access_token
         with session_scope(self.engine) as session:
             pair = zalo_tokens.live(session, app_id=self.app_id)
         if pair is not None and pair.failure is None and pair.fresh(self.clock(), self.margin):
             assert pair.access_token is not None
+            self._cached = pair
             return pair.access_token
         return self.refresh_sync(stale=pair.access_token if pair is not None else None)
 
     def refresh_sync(self, *, stale: str | None) -> str:
         """A new access token unless someone already replaced `stale` (blocking)."""
         refused: str | None = None
+        self._cached = None
         with self._mutex, zalo_tokens.refresh_lock(self.engine, app_id=self.app_id) as txn:
             pair = txn.current()
             if pair is None:
@@ -91,6 +98,7 @@ class TokenKeeper:
                 raise ConfigurationAlarm(pair.failure)
             now = self.clock()
             if pair.access_token and pair.access_token != stale and pair.fresh(now, self.margin):
+                self._cached = pair
                 return pair.access_token  # another refresher got there first
             try:
                 with httpx.Client(timeout=REFRESH_HTTP_TIMEOUT, transport=self._transport) as http:
@@ -117,6 +125,7 @@ class TokenKeeper:
             log.error("Zalo OA token refresh refused for good: %s", refused)
             raise ConfigurationAlarm(refused)
         assert new.access_token is not None
+        self._cached = new
         log.info("Zalo OA: access token refreshed (valid until %s)", new.expires_at)
         return new.access_token
 
