@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.commands import admin, lists, prefs
 from bot.commands.base import Command, Ctx, Request, Services, split_command
+from bot.commands.words import as_command
 from bot.i18n import pick_language, t
 from bot.ratelimit import Verdict
 from bot.replies import Reply
@@ -55,6 +56,9 @@ def _admin_only(ctx: Ctx, _args: str) -> Reply:
 def _route(req: Request) -> tuple[Command, str] | None:
     parsed = split_command(req.text)
     text = req.text.strip()
+    if parsed is None and req.chat_kind == "private":
+        spoken = as_command(text)  # "tìm quy chế dân chủ" is /search, on every platform
+        parsed = split_command(spoken) if spoken is not None else None
     if parsed is None and req.chat_kind != "private":
         return None  # in groups the bot only answers commands ("/path/to/x" is chatter)
     if parsed is None and text.startswith("/"):

@@ -17,7 +17,6 @@ from typing import Any, Protocol
 
 from bot.alerts import UNSUB_PREFIX, AlertArticle, digest_replies
 from bot.commands import Request, Services, handle, is_paging, press
-from bot.commands.words import as_command
 from bot.i18n import pick_language, t
 from bot.replies import Inline, Reply, Text
 from bot.zalo.render import ChoiceMemory
@@ -163,8 +162,7 @@ class Inbound:
         if data is not None:
             pressed = await asyncio.to_thread(press, self.services, self._request(inc, data))
             return pressed.reply if pressed is not None else None
-        command = as_command(text) if inc.chat_kind == "private" else None
-        return await asyncio.to_thread(handle, self.services, self._request(inc, command or text))
+        return await asyncio.to_thread(handle, self.services, self._request(inc, text))
 
     def _unfollow(self, inc: Incoming) -> None:
         with session_scope(self.services.engine) as session:

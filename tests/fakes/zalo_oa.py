@@ -12,7 +12,8 @@
 or unknown token, -220 expired token, -201 bad parameters (unknown field, text outside
 1-2000 characters, more than 5 buttons...), -213 not a follower, -230 no interaction in
 the last 7 days, -32 over `per_minute` sends in 60 s, -211 quota used up; `fail_next(code)`
-forces any of them. `POST /v4/oa/access_token` (form `refresh_token`, `app_id`,
+forces any of them; `expire_tokens_after = n` expires every access token after n sends.
+`POST /v4/oa/access_token` (form `refresh_token`, `app_id`,
 `grant_type=refresh_token`, header `secret_key`) answers `{"access_token", "refresh_token",
 "expires_in": "90000"}` (a string, as Zalo sends it); each refresh token works once and
 expires after 90 days; the old access token keeps working until it expires. `hold_refresh()`
@@ -86,6 +87,7 @@ class FakeZaloOA:
         self.per_minute = per_minute
         self.clock = clock
         self.quota: int | None = None  # None: unlimited
+        self.expire_tokens_after: int | None = None  # after this many sends, tokens expire
         self.server = FakeHTTPServer()
         self.sent: list[CsMessage] = []
         self.errors: list[tuple[str, int]] = []  # (user_id, code) of refused sends
@@ -315,6 +317,9 @@ class FakeZaloOA:
             buttons = (message.get("attachment") or {}).get("payload", {}).get("buttons", [])
             sent = CsMessage(user_id, message["text"], buttons, f"{next(self._ids):032x}")
             self.sent.append(sent)
+            if self.expire_tokens_after is not None and len(self.sent) >= self.expire_tokens_after:
+                self.expire_tokens_after = None
+                self.expire_access_tokens()  # mid fan-out: the next sends get -220
             self._lock.notify_all()
         return sent
 

@@ -95,3 +95,24 @@ def test_choice_memory_maps_numbers_per_chat() -> None:
 )
 def test_vietnamese_words_become_commands(typed: str, command: str | None) -> None:
     assert as_command(typed) == command
+
+
+def test_telegram_and_the_console_understand_the_words_too(sqlite_engine: object) -> None:
+    from sqlalchemy.engine import Engine
+
+    from bot.commands import Request, Services, handle
+    from bot.ratelimit import RateLimiter
+    from tests.bot_articles import seed_corpus
+
+    assert isinstance(sqlite_engine, Engine)
+    seed_corpus(sqlite_engine)
+    services = Services(engine=sqlite_engine, limiter=RateLimiter(burst=100))
+    for platform in ("telegram", "console"):
+        reply = handle(
+            services, Request(platform=platform, chat_id="1", text="tìm quy chế dân chủ")
+        )
+        assert reply is not None and "Quy chế dân chủ ở cơ sở" in str(reply.lines)
+        help_reply = handle(services, Request(platform=platform, chat_id="1", text="trợ giúp"))
+        assert help_reply is not None and "/latest" in str(help_reply.lines)
+    group = Request(platform="telegram", chat_id="-5", text="tin mới", chat_kind="group")
+    assert handle(services, group) is None  # in groups only slash commands are answered
