@@ -13,7 +13,8 @@ from datetime import datetime
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from storage.models import Chat, Delivery
+from storage.deliveries import enqueue, new_row
+from storage.models import Broadcast, Chat, Delivery
 
 OFFERED = "offered in a digest: "  # prefix on a missed row's error once it was offered
 
@@ -97,3 +98,24 @@ def undelivered_reasons(
     if since is not None:
         stmt = stmt.where(Delivery.created_at >= since)
     return [(p, e or "?", int(n)) for p, e, n in session.exec(stmt).all()]
+
+
+def notice_admins(
+    session: Session, *, text: str, admins: list[tuple[str, str]], now: datetime
+) -> int:
+    """Queue `text` to the admins' chats that exist ((platform, external id) pairs), through
+    the delivery queue like a broadcast, so it waits out any outage; how many queued."""
+    ids: list[int] = []
+    for platform, external_id in admins:
+        chat = session.exec(
+            select(Chat).where(Chat.platform == platform, Chat.external_id == external_id)
+        ).first()
+        if chat is not None and chat.id is not None:
+            ids.append(chat.id)
+    if not ids:
+        return 0
+    note = Broadcast(text=text[:3500], author="system: alarm")
+    session.add(note)
+    session.flush()
+    rows = [new_row(chat_id=cid, kind="broadcast", now=now, broadcast_id=note.id) for cid in ids]
+    return enqueue(session, rows=rows)
