@@ -7,6 +7,7 @@ import sys
 
 from pydantic import ValidationError
 
+from bot.i18n import DATABASE_UP_TO_DATE, INVALID_CONFIGURATION
 from bot.logs import setup_logging
 from bot.settings import Settings
 
@@ -27,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("url")
     test.add_argument("--kind", choices=["html", "rss"], default=None)
     test.add_argument("--allow-private", action="store_true", help="allow intranet addresses")
+    sub.add_parser("queue", help="pending deliveries per platform")
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_cmd", required=True)
     db.add_parser("upgrade", help="apply migrations")
     return p
@@ -38,30 +40,34 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        print(f"Invalid configuration:\n{exc}", file=sys.stderr)
+        print(INVALID_CONFIGURATION.format(why=f"\n{exc}"), file=sys.stderr)
         return 2
     setup_logging(settings.log_level, settings.secrets)
     if args.cmd == "db":
         from storage.db import make_engine, upgrade
 
         upgrade(make_engine(settings.database_url))
-        print("database is up to date")
+        print(DATABASE_UP_TO_DATE)
         return 0
     if args.cmd == "poll":
-        from jobs import commands
+        from bot import cli_verbs as commands
 
         return commands.poll_once(settings)
+    if args.cmd == "queue":
+        from bot import cli_verbs
+
+        return cli_verbs.queue_list(settings)
     if args.cmd == "sources":
-        from jobs import commands
+        from bot import cli_verbs as commands
 
         if args.sources_cmd == "list":
             return commands.sources_list(settings)
         return commands.sources_test(settings, args.url, args.kind, args.allow_private)
-    from bot import app
+    from bot import service
 
     if args.cmd == "chat":
-        return app.chat(settings)
-    return app.run(settings, demo=args.demo)
+        return service.chat(settings)
+    return service.run(settings, demo=args.demo)
 
 
 if __name__ == "__main__":

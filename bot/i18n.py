@@ -270,6 +270,25 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "stats_topics": {"vi": "Chủ đề đăng ký: {n}", "en": "Subscribed topics: {n}"},
     "stats_deliveries": {"vi": "Gửi tin 24 giờ qua: ", "en": "Deliveries in 24 hours: "},
+    "stats_pending": {
+        "vi": "Đang chờ gửi theo nền tảng: ",
+        "en": "Waiting to be sent, by platform: ",
+    },
+    "cli_queue_header": {"vi": "nền tảng,đang chờ", "en": "platform,pending"},
+    "cli_queue_empty": {"vi": "Không có tin nào đang chờ gửi.", "en": "Nothing is waiting."},
+    "cli_reason_http": {
+        "vi": "máy chủ trả lỗi HTTP {code}",
+        "en": "the server answered HTTP {code}",
+    },
+    "cli_sources_unreadable": {
+        "vi": "Không đọc được tệp nguồn {path}: {error}",
+        "en": "Cannot read the sources file {path}: {error}",
+    },
+    "cli_error": {
+        "vi": "Lỗi: {what} ({reason}: {error})",
+        "en": "Error: {what} ({reason}: {error})",
+    },
+    "cli_more_chars": {"vi": " … (+{n} ký tự)", "en": " … (+{n} characters)"},
     "sources_none": {
         "vi": "Chưa nguồn nào được quét.",
         "en": "No source has been polled yet.",
@@ -287,6 +306,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Xin lỗi, đã có lỗi khi xử lý yêu cầu. Vui lòng thử lại sau.",
         "en": "Sorry, something went wrong. Please try again later.",
     },
+    "alert_topic": {"vi": "Chủ đề: ", "en": "Topic: "},
+    "alert_every": {"vi": "Tất cả tin mới", "en": "All new articles"},
+    "alert_unsub": {"vi": "Hủy theo dõi chủ đề này", "en": "Unsubscribe from this topic"},
+    "alert_digest": {"vi": "Bản tin ngày {day} ({n} tin)", "en": "Digest for {day} ({n} articles)"},
+    "alert_cont": {
+        "vi": "Bản tin ngày {day} (tiếp, {part}/{parts})",
+        "en": "Digest for {day} (continued, {part}/{parts})",
+    },
     "console_buttons": {
         "vi": "Gõ :số để bấm nút, ví dụ :1",
         "en": "Type :number to press a button, e.g. :1",
@@ -300,3 +327,59 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "While the bot could not reach you, {n} alerts came:",
     },
 }
+
+# Printed once at start-up in both languages: the terminal's reader has not chosen one yet.
+NO_TOKEN_HELP = (
+    "TELEGRAM_BOT_TOKEN chưa được đặt: đang chạy bot trong cửa sổ dòng lệnh.\n"
+    "Để chạy trên Telegram: tạo bot với @BotFather, ghi TELEGRAM_BOT_TOKEN=<token> vào tệp "
+    ".env (xem .env.example) rồi chạy lại `make run`.\n"
+    "No TELEGRAM_BOT_TOKEN: the bot runs in this terminal. Put TELEGRAM_BOT_TOKEN=<token> "
+    "(from @BotFather) in .env and run `make run` again."
+)
+CANNOT_START = "Không khởi động được bot / cannot start the bot: {why}"
+INVALID_CONFIGURATION = "Cấu hình không hợp lệ / Invalid configuration: {why}"
+DATABASE_UP_TO_DATE = "Cơ sở dữ liệu đã cập nhật / database is up to date"
+
+# Why a source failed, for admins (keys are jobs.ingest.errors codes).
+REASONS: dict[str, dict[str, str]] = {
+    "source_error": {"vi": "không đọc được nguồn", "en": "cannot read the source"},
+    "fetch_error": {"vi": "không tải được nguồn", "en": "cannot download the source"},
+    "timeout": {"vi": "quá thời gian chờ", "en": "timed out"},
+    "too_large": {"vi": "nội dung vượt giới hạn dung lượng", "en": "content over the size limit"},
+    "blocked_address": {
+        "vi": "địa chỉ nội bộ bị chặn (thêm allow_private nếu là cổng nội bộ)",
+        "en": "private address refused (add allow_private for an intranet portal)",
+    },
+    "too_many_redirects": {"vi": "chuyển hướng quá nhiều lần", "en": "too many redirects"},
+    "network": {"vi": "lỗi mạng", "en": "network error"},
+    "protocol_error": {
+        "vi": "máy chủ trả lời sai giao thức HTTP",
+        "en": "the server broke the HTTP protocol",
+    },
+    "decoding": {"vi": "không giải mã được nội dung", "en": "cannot decode the content"},
+    "dns": {"vi": "không phân giải được tên miền", "en": "cannot resolve the host name"},
+    "bad_url": {"vi": "địa chỉ URL không hợp lệ", "en": "invalid URL"},
+    "bad_redirect": {
+        "vi": "chuyển hướng tới địa chỉ không hợp lệ",
+        "en": "redirect to an invalid address",
+    },
+    "parse_error": {"vi": "không phân tích được nội dung", "en": "cannot parse the content"},
+    "unsafe_document": {
+        "vi": "tài liệu không an toàn (DTD/entity)",
+        "en": "unsafe document (DTD/entity)",
+    },
+    "not_a_feed": {"vi": "không phải RSS/Atom", "en": "not RSS/Atom"},
+    "layout_changed": {
+        "vi": "bố cục trang đã thay đổi (không thấy bài viết)",
+        "en": "the page layout changed (no articles found)",
+    },
+}
+
+
+ALERT_KEYS = ("topic", "every", "unsub", "digest", "cont")
+
+
+def alert_words(language: str | None) -> dict[str, str]:
+    """The words of alerts and digests (jobs.delivery.alerts) in a chat's language, unfilled."""
+    lang = pick_language(language, None)
+    return {key: MESSAGES[f"alert_{key}"][lang] for key in ALERT_KEYS}

@@ -1,66 +1,55 @@
-"""The service's own HTTP server: Telegram's webhook (secret header checked) and /healthz."""
+"""The service's one HTTP server: /healthz always, plus the routes each channel mounts."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 import logging
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_PATH = "/telegram/webhook"
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-MAX_UPDATE_BYTES = 1_000_000  # an update is a few kB; refuse anything absurd
+MAX_BODY_BYTES = 1_000_000  # a webhook update is a few kB; refuse anything absurd
 STARTUP_TIMEOUT_SECONDS = 10.0
 SHUTDOWN_TIMEOUT_SECONDS = 5.0
 
-UpdateSink = Callable[[dict[str, Any]], Awaitable[None]]
 HealthCheck = Callable[[], Awaitable[bool]]
 
 
-def make_app(*, health: HealthCheck, secret: str | None, sink: UpdateSink | None) -> Starlette:
-    """Routes: GET /healthz; POST /telegram/webhook, refused (403) without a sink and secret."""
+def make_app(*, health: HealthCheck, routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """GET /healthz, then every channel's routes."""
 
     async def healthz(_request: Request) -> Response:
         ok = await health()
         return JSONResponse({"status": "ok" if ok else "unavailable"}, 200 if ok else 503)
 
-    async def webhook(request: Request) -> Response:
-        given = request.headers.get(SECRET_HEADER, "")
-        if sink is None or not secret or not hmac.compare_digest(given.encode(), secret.encode()):
-            log.warning("webhook call refused: wrong or missing secret header")
-            return Response(status_code=403)
-        body = bytearray()
-        async for chunk in request.stream():  # stop reading at the cap, not after it
-            body += chunk
-            if len(body) > MAX_UPDATE_BYTES:
-                return Response(status_code=413)
-        try:
-            update = json.loads(body)
-        except ValueError:
-            return Response(status_code=400)
-        if not isinstance(update, dict):
-            return Response(status_code=400)
-        await sink(update)
-        return Response(status_code=200)
+    return Starlette(routes=[Route("/healthz", healthz, methods=["GET"]), *routes])
 
-    return Starlette(
-        routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route(WEBHOOK_PATH, webhook, methods=["POST"]),
-        ]
-    )
+
+async def read_json_body(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
+    """The request's JSON body, read up to `limit` bytes; a Response (413/400) when it is not
+    a JSON object of that size (for channels' webhooks)."""
+    body = bytearray()
+    async for chunk in request.stream():  # stop reading at the cap, not after it
+        body += chunk
+        if len(body) > limit:
+            return Response(status_code=413)
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return Response(status_code=400)
+    if not isinstance(data, dict):
+        return Response(status_code=400)
+    return data
 
 
 def bind(host: str, port: int) -> socket.socket:

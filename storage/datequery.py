@@ -63,9 +63,13 @@ _SEPARATOR = re.compile(r"\s*(?:-|–|—|\.\.|~)\s*|\s+(?:den|toi|to|until)\s+"
 _PREFIX = re.compile(r"^(?:ngay|tu ngay|tu|from|date)\s+")
 
 
+DAY_FORMAT = "%d/%m/%Y"  # how the portal, and so the bot, writes a day
+DAY_TIME_FORMAT = f"{DAY_FORMAT} %H:%M"
+
+
 def fmt(day: date) -> str:
     """A day as the portal writes it (dd/mm/yyyy)."""
-    return day.strftime("%d/%m/%Y")
+    return day.strftime(DAY_FORMAT)
 
 
 def parse_date_query(text: str, *, today: date) -> DateRange | DateQueryError:

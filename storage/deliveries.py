@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -92,11 +92,12 @@ def claim_due(
     now: datetime,
     limit: int,
     lease_seconds: float,
-    platform: str = "telegram",
+    platforms: Sequence[str],
     chat_id: int | None = None,
     kind: str | None = None,
 ) -> list[Claimed]:
-    """Take up to `limit` due pending rows of active chats: state `sending` under a lease.
+    """Take up to `limit` due pending rows of active chats on `platforms` (those with a sender
+    in the caller's process): state `sending` under a lease.
 
     PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED, then UPDATE those ids, in one transaction
     (rows another replica holds are skipped; one statement with a locking sub-select would
@@ -108,7 +109,7 @@ def claim_due(
         select(d.id)
         .join(CHATS, c.id == d.chat_id)
         .where(d.state == "pending", d.not_before <= now, c.active.is_(True))
-        .where(c.platform == platform)
+        .where(c.platform.in_(list(platforms)))
         .order_by(d.not_before, d.id)
         .limit(limit)
     )
@@ -246,12 +247,26 @@ def counts_by_state(session: Session, *, since: datetime | None = None) -> dict[
     return {state: found.get(state, 0) for state in STATES}
 
 
-def next_due(session: Session, *, platform: str = "telegram") -> datetime | None:
-    """When the earliest pending row of an active chat becomes due (None: nothing pending)."""
+def pending_by_platform(session: Session) -> dict[str, int]:
+    """Pending rows of active chats per platform (a platform with no sender keeps its rows)."""
+    d, c = DELIVERIES.c, CHATS.c
+    stmt = (
+        select(c.platform, func.count())
+        .join(CHATS, c.id == d.chat_id)
+        .where(d.state == "pending", c.active.is_(True))
+        .group_by(c.platform)
+        .order_by(c.platform)
+    )
+    return {platform: int(n) for platform, n in session.execute(stmt).all()}
+
+
+def next_due(session: Session, *, platforms: Sequence[str]) -> datetime | None:
+    """When the earliest pending row of an active chat on `platforms` becomes due (None:
+    nothing pending)."""
     d, c = DELIVERIES.c, CHATS.c
     stmt = (
         select(func.min(d.not_before))
         .join(CHATS, c.id == d.chat_id)
-        .where(d.state == "pending", c.active.is_(True), c.platform == platform)
+        .where(d.state == "pending", c.active.is_(True), c.platform.in_(list(platforms)))
     )
     return session.execute(stmt).scalar()

@@ -11,10 +11,11 @@ from sqlmodel import select
 
 from bot.commands.base import Ctx
 from bot.i18n import t
-from bot.replies import Inline, Reply, Text
+from jobs.delivery.reply import Inline, Reply, Text
 from storage import chats
 from storage.articles import list_source_states
-from storage.deliveries import counts_by_state, enqueue, new_row
+from storage.datequery import DAY_TIME_FORMAT
+from storage.deliveries import counts_by_state, enqueue, new_row, pending_by_platform
 from storage.models import Article, Broadcast, Chat, Subscription
 
 MAX_BROADCAST_CHARS = 3500  # leaves room under Telegram's 4096 and Zalo's splitting
@@ -24,7 +25,7 @@ _TOPIC = re.compile(r"\[([^\]]{1,100})\]\s*(.*)", re.DOTALL)
 def _local(moment: datetime | None, ctx: Ctx) -> str:
     if moment is None:
         return "-"
-    return moment.astimezone(ctx.services.tz).strftime("%d/%m/%Y %H:%M")
+    return moment.astimezone(ctx.services.tz).strftime(DAY_TIME_FORMAT)
 
 
 def _split_topic(args: str) -> tuple[str | None, str]:
@@ -84,6 +85,9 @@ def stats(ctx: Ctx, _args: str) -> Reply:
         t(lang, "stats_topics", n=_count(ctx, model=Subscription)),
         t(lang, "stats_deliveries") + ", ".join(f"{k} {v}" for k, v in states.items()),
     ]
+    pending = pending_by_platform(ctx.session)
+    if pending:
+        lines.append(t(lang, "stats_pending") + ", ".join(f"{k} {v}" for k, v in pending.items()))
     out: list[list[Inline]] = [[Text(t(lang, "stats_title"), bold=True)]]
     out += [[Text(line)] for line in lines]
     return Reply(lines=out)

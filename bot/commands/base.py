@@ -13,14 +13,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.commands.paging import QueryStore
-from bot.ratelimit import RateLimiter
-from bot.replies import Reply
+from bot.flood import RateLimiter
+from jobs.delivery.quiet import parse_hhmm as parse_time_of_day
+from jobs.delivery.reply import Reply
 from storage.models import Chat
 from storage.types import utcnow
 
 PER_PAGE = 10
 _COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]{1,64})?(?=\s|$)")
-_HHMM = re.compile(r"(\d{1,2})(?:[:hH.](\d{2})?)?")
 
 
 @dataclass(frozen=True)
@@ -79,12 +79,8 @@ def split_command(text: str) -> tuple[str, str] | None:
     return m[1].lower(), text[m.end() :].strip()
 
 
-def parse_hhmm(text: str) -> str | None:
-    """ "7:30", "07:30", "7h30", "7h" or "7" as "07:30"-style, or None."""
-    m = _HHMM.fullmatch(text.strip())
-    if not m:
-        return None
-    hour, minute = int(m[1]), int(m[2] or 0)
-    if hour > 23 or minute > 59:
-        return None
-    return f"{hour:02d}:{minute:02d}"
+def normalize_hhmm(text: str) -> str | None:
+    """What a user typed as a time ("7:30", "7h30", "7h", "7"), stored as "07:30", or None
+    (the grammar is jobs.delivery.quiet's, the one that reads it back)."""
+    moment = parse_time_of_day(text)
+    return f"{moment:%H:%M}" if moment is not None else None

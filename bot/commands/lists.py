@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from bot import formatting
+from bot import presenting as formatting
 from bot.commands.base import Ctx
 from bot.commands.paging import DatePageRef, SearchPageRef, date_data, decode, search_data
 from bot.i18n import t
-from bot.replies import Button, Inline, Reply, Text
+from jobs.delivery.reply import Button, Inline, Reply, Text
 from storage import datequery, lookup
 from storage.search import MAX_QUERY_CHARS, search
 

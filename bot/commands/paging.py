@@ -14,7 +14,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 
-MAX_CALLBACK_BYTES = 64
+from jobs.delivery.reply import MAX_CALLBACK_BYTES
+
 MAX_PAGE = 9999
 MAX_STORED_QUERIES = 10_000
 PREFIXES = ("s:", "S:", "d:")

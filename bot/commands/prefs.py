@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from bot.alerts import UNSUB_PREFIX
-from bot.commands.base import Ctx, parse_hhmm
+from bot.commands.base import Ctx, normalize_hhmm
 from bot.i18n import ADMIN_COMMANDS, COMMANDS, LANGS, t
-from bot.replies import Inline, Reply, Text
+from jobs.delivery.alerts import UNSUB_PREFIX
+from jobs.delivery.reply import Inline, Reply, Text
 from storage import chats
 from storage.chats import MAX_TOPIC_CHARS, MAX_TOPICS_PER_CHAT, AddOutcome
 from storage.text import fold_words
@@ -119,7 +119,7 @@ def digest(ctx: Ctx, args: str) -> Reply:
         chats.set_digest(ctx.session, chat_id=ctx.chat_pk, mode="instant")
         return Reply.plain(t(ctx.lang, "digest_instant" if words == ["now"] else "digest_off"))
     if len(words) == 2 and words[0] == "daily":
-        at = parse_hhmm(words[1])
+        at = normalize_hhmm(words[1])
         if at is None:
             return Reply.plain(t(ctx.lang, "bad_time", value=words[1][:20]))
         chats.set_digest(ctx.session, chat_id=ctx.chat_pk, mode="daily", time=at)
@@ -135,7 +135,7 @@ def quiet(ctx: Ctx, args: str) -> Reply:
     parts = _RANGE_SPLIT.split(args.strip(), maxsplit=1) if args.strip() else []
     if len(parts) != 2:
         return Reply.plain(t(ctx.lang, "quiet_usage"), _delivery_line(ctx))
-    start, end = parse_hhmm(parts[0]), parse_hhmm(parts[1])
+    start, end = normalize_hhmm(parts[0]), normalize_hhmm(parts[1])
     if start is None or end is None:
         bad = parts[0] if start is None else parts[1]
         return Reply.plain(t(ctx.lang, "bad_time", value=bad[:20]), t(ctx.lang, "quiet_usage"))

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from bot.commands import admin, lists, prefs
 from bot.commands.base import Command, Ctx, Request, Services, split_command
 from bot.commands.words import as_command
+from bot.flood import Verdict
 from bot.i18n import pick_language, t
-from bot.ratelimit import Verdict
-from bot.replies import Reply
+from jobs.delivery.reply import Reply
 from storage import chats
 from storage.db import session_scope
 

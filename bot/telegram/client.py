@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from bot.logs import redact
+from jobs.delivery.outbound import (
+    Ambiguous,
+    ConfigurationError,
+    Outcome,
+    PermanentFailure,
+    RecipientGone,
+    RetryAfter,
+    Sent,
+    TemporaryFailure,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,53 +39,6 @@ _GONE_400 = (
 )
 
 
-@dataclass(frozen=True)
-class Sent:
-    """Telegram accepted the message."""
-
-    message_id: str
-
-
-@dataclass(frozen=True)
-class RetryAfter:
-    """HTTP 429: wait `seconds`; `scope` says whether one chat or every send must wait."""
-
-    seconds: float
-    scope: str  # chat | global
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class Permanent:
-    """The chat cannot receive messages (blocked, deactivated, not found)."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class Rejected:
-    """This message was refused (bad markup, too long): resending it cannot help."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class Transient:
-    """Not delivered, and safe to send again (5xx, connection refused, connect time-out)."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class Ambiguous:
-    """The request left, no answer came: the message may have arrived; do not resend."""
-
-    reason: str
-
-
-Outcome = Sent | RetryAfter | Permanent | Rejected | Transient | Ambiguous
-
-
 def classify(status: int, payload: dict[str, Any]) -> Outcome:
     """Map one Bot API answer (status and decoded JSON) to an outcome."""
     description = str(payload.get("description") or f"HTTP {status}")
@@ -90,15 +52,17 @@ def classify(status: int, payload: dict[str, Any]) -> Outcome:
         scope = "global" if "global" in description.lower() else "chat"
         return RetryAfter(seconds=seconds, scope=scope, reason=description)
     if status == 403:
-        return Permanent(reason=description)
+        return RecipientGone(reason=description)
     if status == 400:
         lowered = description.lower()
         if any(marker in lowered for marker in _GONE_400):
-            return Permanent(reason=description)
-        return Rejected(reason=description)
-    if status >= 500 or status in (401, 404, 408, 409):
-        return Transient(reason=description)
-    return Rejected(reason=description)
+            return RecipientGone(reason=description)
+        return PermanentFailure(reason=description)
+    if status in (401, 404):  # the token is wrong or revoked: no message can go out
+        return ConfigurationError(reason=description)
+    if status >= 500 or status in (408, 409):
+        return TemporaryFailure(reason=description)
+    return PermanentFailure(reason=description)
 
 
 def _chat_id(external_id: str) -> int | str:
@@ -159,9 +123,9 @@ class TelegramClient:
         try:
             response = await self._http.post(self._path, json=body)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            return Transient(reason=_reason(exc))  # nothing reached the server
+            return TemporaryFailure(reason=_reason(exc))  # nothing reached the server
         except (httpx.WriteError, httpx.WriteTimeout) as exc:
-            return Transient(reason=_reason(exc))  # an incomplete request is never executed
+            return TemporaryFailure(reason=_reason(exc))  # an incomplete request is never executed
         except (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError) as exc:
             return Ambiguous(reason=_reason(exc))
         except httpx.HTTPError as exc:

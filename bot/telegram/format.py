@@ -7,12 +7,11 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.replies import Button, Inline, Link, Reply
+from jobs.delivery.reply import MAX_CALLBACK_BYTES, Button, Inline, Link, Reply, utf16_len
 
 # Telegram's limit is on the text after entity parsing, i.e. what the reader sees; counted
 # in UTF-16 code units here, which is never less than the number of characters.
 MAX_MESSAGE_CHARS = 4096
-MAX_CALLBACK_BYTES = 64
 
 
 @dataclass(frozen=True)
@@ -37,11 +36,6 @@ def is_web_url(url: str) -> bool:
     """True for http:// and https:// URLs (the only links Telegram should get from us)."""
     head = url.strip()[:8].lower()
     return head.startswith(("http://", "https://")) and len(url.strip()) > len("https://")
-
-
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units (characters outside the BMP count twice)."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
 Wrap = Callable[[str], str]

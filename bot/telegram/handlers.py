@@ -18,8 +18,8 @@ from telegram.ext import ContextTypes
 from bot.commands import Request, Services, handle, press
 from bot.i18n import pick_language, t
 from bot.logs import redact
-from bot.replies import Reply
 from bot.telegram.format import TgMessage, to_messages
+from jobs.delivery.reply import Reply
 
 log = logging.getLogger(__name__)
 PLATFORM = "telegram"

@@ -1,19 +1,20 @@
-"""What claimed delivery rows become: Telegram messages to send, rows to cancel or defer."""
+"""What claimed delivery rows become: neutral replies to send, rows to cancel or defer.
+
+A job says what to say (a `Reply`), never how: the platform's sender renders it at send time.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot.alerts import alert_reply
-from bot.replies import Reply
-from bot.telegram.format import to_messages
+from jobs.delivery.alerts import WordsFor, alert_reply
 from jobs.delivery.digest import alert_article, digest_for_chat
 from jobs.delivery.quiet import parse_hhmm, quiet_release
+from jobs.delivery.reply import Reply
 from storage.chats import topic_key
 from storage.deliveries import Claimed
 from storage.models import Article, Broadcast, Chat, Subscription
@@ -23,14 +24,14 @@ GROUP_KINDS = ("group", "supergroup")
 
 @dataclass(frozen=True)
 class Job:
-    """One sendMessage: the chat, the HTML text and keyboard, the rows it delivers."""
+    """One reply to one chat, and the delivery rows it carries (marked when it is sent)."""
 
     chat_id: int
+    platform: str
     external_id: str
     group: bool
     ids: list[int]
-    text: str
-    reply_markup: dict[str, Any] | None
+    reply: Reply
 
 
 @dataclass
@@ -42,24 +43,14 @@ class Plan:
     defer: list[tuple[int, datetime]] = field(default_factory=list)  # (row id, not_before)
 
 
-def render(reply: Reply) -> tuple[str, dict[str, Any] | None]:
-    """A reply that fits one message, as HTML text and an inline keyboard dict."""
-    messages = to_messages(reply)
-    if len(messages) != 1:
-        raise ValueError(f"expected one message, got {len(messages)}")
-    markup = messages[0].reply_markup
-    return messages[0].text, markup.to_dict() if markup is not None else None
-
-
 def _job(chat: Chat, ids: list[int], reply: Reply) -> Job:
-    text, markup = render(reply)
     return Job(
         chat_id=chat.id or 0,
+        platform=chat.platform,
         external_id=chat.external_id,
         group=chat.kind in GROUP_KINDS,
         ids=ids,
-        text=text,
-        reply_markup=markup,
+        reply=reply,
     )
 
 
@@ -89,7 +80,9 @@ def _alert_data(session: Session, rows: list[Claimed]) -> _AlertData:
     )
 
 
-def compose(session: Session, *, rows: list[Claimed], now: datetime, tz: ZoneInfo) -> Plan:
+def compose(
+    session: Session, *, rows: list[Claimed], now: datetime, tz: ZoneInfo, words: WordsFor
+) -> Plan:
     """Turn claimed rows into jobs; rows that lost their reason to exist are cancelled.
 
     An alert whose chat is now in quiet hours is deferred to the end of the quiet period.
@@ -99,7 +92,7 @@ def compose(session: Session, *, rows: list[Claimed], now: datetime, tz: ZoneInf
     chats = {c.id: c for c in session.exec(select(Chat).where(col(Chat.id).in_(chat_ids)))}
     digests: dict[int, list[Claimed]] = {}
     alert_data = _alert_data(session, rows)
-    rendered: dict[int, list[str]] = {}  # broadcast id -> message texts, same for every chat
+    replies: dict[int, Reply] = {}  # broadcast id -> its reply, the same for every chat
     for row in rows:
         chat = chats.get(row.chat_id)
         if chat is None or not chat.active:
@@ -107,12 +100,12 @@ def compose(session: Session, *, rows: list[Claimed], now: datetime, tz: ZoneInf
         elif row.kind == "digest":
             digests.setdefault(row.chat_id, []).append(row)
         elif row.kind == "broadcast":
-            _broadcast(session, plan, chat, row, rendered)
+            _broadcast(session, plan, chat, row, replies)
         else:
-            _alert(alert_data, plan, chat, row, now, tz)
+            _alert(alert_data, plan, chat, row, now, tz, words)
     for chat_id, held in digests.items():
         chat = chats[chat_id]
-        parts, missing = digest_for_chat(session, chat=chat, rows=held, now=now, tz=tz)
+        parts, missing = digest_for_chat(session, chat=chat, rows=held, now=now, tz=tz, words=words)
         plan.cancel.extend((row_id, "article deleted") for row_id in missing)
         if parts:
             plan.jobs.append([_job(chat, part.ids, part.reply) for part in parts])
@@ -120,7 +113,13 @@ def compose(session: Session, *, rows: list[Claimed], now: datetime, tz: ZoneInf
 
 
 def _alert(
-    data: _AlertData, plan: Plan, chat: Chat, row: Claimed, now: datetime, tz: ZoneInfo
+    data: _AlertData,
+    plan: Plan,
+    chat: Chat,
+    row: Claimed,
+    now: datetime,
+    tz: ZoneInfo,
+    words: WordsFor,
 ) -> None:
     release = quiet_release(now, parse_hhmm(chat.quiet_start), parse_hhmm(chat.quiet_end), tz)
     if release is not None:
@@ -139,34 +138,22 @@ def _alert(
         topic=sub.topic,
         subscription_id=sub.id,
         tz=tz,
-        language=chat.language,
+        words=words(chat.language),
     )
     plan.jobs.append([_job(chat, [row.id], reply)])
 
 
 def _broadcast(
-    session: Session, plan: Plan, chat: Chat, row: Claimed, rendered: dict[int, list[str]]
+    session: Session, plan: Plan, chat: Chat, row: Claimed, replies: dict[int, Reply]
 ) -> None:
     broadcast = session.get(Broadcast, row.broadcast_id) if row.broadcast_id else None
     if broadcast is None or broadcast.id is None:
         plan.cancel.append((row.id, "broadcast deleted"))
         return
-    messages = rendered.get(broadcast.id)
-    if messages is None:
-        reply = Reply.plain(*broadcast.text.splitlines())
-        messages = rendered[broadcast.id] = [m.text for m in to_messages(reply)]
-    jobs = [
-        Job(
-            chat_id=chat.id or 0,
-            external_id=chat.external_id,
-            group=chat.kind in GROUP_KINDS,
-            ids=[row.id] if i == len(messages) - 1 else [],
-            text=text,
-            reply_markup=None,
-        )
-        for i, text in enumerate(messages)
-    ]
-    if jobs:
-        plan.jobs.append(jobs)
+    reply = replies.get(broadcast.id)
+    if reply is None:  # one Reply object per broadcast: senders render it once per batch
+        reply = replies[broadcast.id] = Reply.plain(*broadcast.text.splitlines())
+    if any(run.text.strip() for line in reply.lines for run in line):
+        plan.jobs.append([_job(chat, [row.id], reply)])
     else:
         plan.cancel.append((row.id, "empty broadcast"))

@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot.alerts import AlertArticle, digest_replies
-from bot.replies import Reply
+from jobs.delivery.alerts import AlertArticle, Words, WordsFor, digest_replies
+from jobs.delivery.reply import Reply
+from storage.datequery import fmt
 from storage.deliveries import Claimed
 from storage.models import Article, Chat
 
@@ -39,18 +40,24 @@ def compose_digest(
     *,
     now: datetime,
     tz: ZoneInfo,
-    language: str | None,
+    words: Words,
 ) -> list[DigestPart]:
     """Pure: (delivery id, article, topic) entries, oldest first, as digest messages."""
-    day = now.astimezone(tz).strftime("%d/%m/%Y")
+    day = fmt(now.astimezone(tz).date())
     return [
         DigestPart(reply=reply, ids=ids)
-        for reply, ids in digest_replies(entries, day=day, tz=tz, language=language)
+        for reply, ids in digest_replies(entries, day=day, tz=tz, words=words)
     ]
 
 
 def digest_for_chat(
-    session: Session, *, chat: Chat, rows: list[Claimed], now: datetime, tz: ZoneInfo
+    session: Session,
+    *,
+    chat: Chat,
+    rows: list[Claimed],
+    now: datetime,
+    tz: ZoneInfo,
+    words: WordsFor,
 ) -> tuple[list[DigestPart], list[int]]:
     """The digest parts for a chat's claimed digest rows, and ids whose article is gone."""
     ids = [r.article_id for r in rows if r.article_id is not None]
@@ -66,7 +73,7 @@ def digest_for_chat(
             continue
         entries.append((row.id, alert_article(article), row.topic or ""))
     entries.sort(key=lambda e: (e[1].published_at or now, e[0]))
-    parts = compose_digest(entries, now=now, tz=tz, language=chat.language)
+    parts = compose_digest(entries, now=now, tz=tz, words=words(chat.language))
     if parts:
         chat.last_digest_at = now
         session.add(chat)

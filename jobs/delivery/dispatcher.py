@@ -1,7 +1,8 @@
-"""The dispatcher loop: claims due deliveries, sends within Telegram's limits, records outcomes.
+"""The dispatcher loop: claims due deliveries, sends each through its platform's sender
+within that sender's limits, records outcomes (jobs.delivery.outbound draws them).
 
-Started by jobs.delivery.dispatch (in-process `run_dispatcher`, or
-`python -m jobs.delivery.dispatch`).
+It claims only rows of platforms that have a sender here; other platforms' rows stay pending.
+Wired by the composition root (bot.service) or run as a process (`python -m bot.worker`).
 """
 
 from __future__ import annotations
@@ -13,25 +14,28 @@ import socket
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
-from bot.telegram.client import (
-    Ambiguous,
-    Outcome,
-    Permanent,
-    Rejected,
-    RetryAfter,
-    Sent,
-    TelegramClient,
-    Transient,
-)
-from jobs.delivery import dispatch_io as io
+from jobs.delivery import queue_steps as io
+from jobs.delivery.alerts import WordsFor
 from jobs.delivery.compose import Job
-from jobs.delivery.ratelimit import RateLimiter
+from jobs.delivery.outbound import (
+    Ambiguous,
+    ConfigurationError,
+    Outcome,
+    PermanentFailure,
+    Recipient,
+    RecipientGone,
+    RetryAfter,
+    Sender,
+    Sent,
+    TemporaryFailure,
+)
+from jobs.delivery.pacing import RateLimiter
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -47,6 +51,22 @@ MAX_HOLD_SECONDS = 3.0  # a row waiting longer for the limiter goes back to the 
 FLOOD_CHATS = 3  # 429s for this many chats within FLOOD_WINDOW means a global flood
 FLOOD_WINDOW = 1.0
 STOP_GRACE_SECONDS = 30.0
+CONFIGURATION_PAUSE_SECONDS = 300.0  # a refused account is retried this often, rows kept
+
+
+def limiter_for(sender: Sender) -> RateLimiter:
+    """The limiter that paces one platform: the sender's own `pacer` when it has one (an
+    account whose replies to commands spend from the same budget), else one built from its
+    declared limits."""
+    pacer = getattr(sender, "pacer", None)
+    if isinstance(pacer, RateLimiter):
+        return pacer
+    limits = sender.limits
+    return RateLimiter(
+        global_rate=limits.global_rate,
+        private_interval=limits.chat_interval,
+        group_per_minute=limits.group_per_minute,
+    )
 
 
 def backoff(attempts: int, base: float = BACKOFF_BASE_SECONDS) -> float:
@@ -60,15 +80,16 @@ def default_owner() -> str:
 
 
 class Dispatcher:
-    """Sends queued deliveries through the limiter and the client, `window` rows at a time."""
+    """Sends queued deliveries through each platform's limiter and sender, `window` rows at a
+    time."""
 
     def __init__(
         self,
         *,
         engine: Engine,
-        client: TelegramClient,
+        senders: Iterable[Sender],
         tz: ZoneInfo,
-        global_rate: float,
+        words: WordsFor,
         owner: str | None = None,
         window: int = DEFAULT_WINDOW,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
@@ -78,9 +99,14 @@ class Dispatcher:
         idle_poll: float = IDLE_POLL_SECONDS,
         clock: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
-        limiter: RateLimiter | None = None,
+        limiters: Mapping[str, RateLimiter] | None = None,
     ) -> None:
-        self.engine, self.client, self.tz = engine, client, tz
+        self.engine, self.tz, self.words = engine, tz, words
+        self.senders: dict[str, Sender] = {s.platform: s for s in senders}
+        if not self.senders:
+            raise ValueError("a dispatcher needs at least one sender")
+        given = limiters or {}
+        self.limiters = {p: given.get(p) or limiter_for(s) for p, s in self.senders.items()}
         self.owner = owner or default_owner()
         self.window, self.lease_seconds = window, lease_seconds
         self.max_attempts, self.backoff_base = max_attempts, backoff_base
@@ -88,11 +114,20 @@ class Dispatcher:
         # Expired leases (a dead replica's rows) are looked for twice per lease period.
         self.housekeeping_every = min(HOUSEKEEPING_SECONDS, lease_seconds / 2)
         self.clock, self.monotonic = clock, monotonic
-        self.limiter = limiter or RateLimiter(global_rate=global_rate)
         self.stopping = asyncio.Event()
-        self._recent_429: deque[tuple[float, str]] = deque()
+        self._recent_429: dict[str, deque[tuple[float, str]]] = {}
         self._in_flight: dict[asyncio.Task[None], int] = {}
         self.sent = 0
+
+    @property
+    def platforms(self) -> list[str]:
+        """The platforms this dispatcher claims rows for."""
+        return sorted(self.senders)
+
+    async def aclose(self) -> None:
+        """Close every sender."""
+        for sender in self.senders.values():
+            await sender.aclose()
 
     def stop(self) -> None:
         """Ask the loop to finish in-flight sends and return."""
@@ -135,10 +170,14 @@ class Dispatcher:
             limit=free,
             lease_seconds=self.lease_seconds,
             tz=self.tz,
+            platforms=self.platforms,
+            words=self.words,
         )
+        payloads: dict[tuple[str, int], list[object] | Exception] = {}  # per Reply object
         for chain in plan.jobs:
             rows = sum(len(job.ids) for job in chain)
-            self._in_flight[asyncio.create_task(self._send_chain(chain))] = max(rows, 1)
+            task = asyncio.create_task(self._send_chain(chain, self._render(chain, payloads)))
+            self._in_flight[task] = max(rows, 1)
         return len(plan.jobs)
 
     async def drain(self) -> None:
@@ -165,35 +204,64 @@ class Dispatcher:
                 continue
             if started:
                 continue
-            due = await asyncio.to_thread(io.next_due, self.engine) if wait_for_future else None
+            due = None
+            if wait_for_future:
+                due = await asyncio.to_thread(io.next_due, self.engine, platforms=self.platforms)
             if due is None:
                 return
             pause = (due - self.clock()).total_seconds()
             await asyncio.sleep(min(max(pause, 0.01), self.idle_poll))
         raise TimeoutError("deliveries still pending after the time limit")
 
-    async def _send_chain(self, chain: list[Job]) -> None:
-        for index, job in enumerate(chain):
+    def _render(
+        self, chain: list[Job], cache: dict[tuple[str, int], list[object] | Exception]
+    ) -> list[list[object] | Exception]:
+        """Each job's payloads, rendered by its platform's sender; a reply shared by many jobs
+        (a broadcast) is rendered once per batch."""
+        out = []
+        for job in chain:
+            key = (job.platform, id(job.reply))
+            if key not in cache:
+                try:
+                    cache[key] = self.senders[job.platform].render(job.reply)
+                except Exception as exc:  # a reply the platform cannot show: fail its rows
+                    log.exception("cannot render delivery %s for %s", job.ids, job.platform)
+                    cache[key] = exc
+            out.append(cache[key])
+        return out
+
+    async def _send_chain(self, chain: list[Job], rendered: list[list[object] | Exception]) -> None:
+        for index, (job, payloads) in enumerate(zip(chain, rendered, strict=True)):
             rest = [i for later in chain[index:] for i in later.ids]
-            if not await self._wait_turn(job, rest):
-                return
-            ticket = self.limiter.begin(job.external_id, group=job.group, now=self.monotonic())
-            try:
-                outcome = await self.client.send_message(
-                    job.external_id, job.text, reply_markup=job.reply_markup
-                )
-            finally:
-                self.limiter.finish(ticket, now=self.monotonic())
-            if isinstance(outcome, Sent) and not job.ids:
-                continue  # a leading part of a multi-message broadcast
+            if isinstance(payloads, Exception):
+                reason = f"render error: {type(payloads).__name__}: {payloads}"[:300]
+                await self._apply(job, job.ids, PermanentFailure(reason))
+                continue
+            if not payloads:
+                await self._apply(job, job.ids, PermanentFailure("nothing to send"))
+                continue
+            sender, limiter = self.senders[job.platform], self.limiters[job.platform]
+            recipient = Recipient(external_id=job.external_id, group=job.group)
+            outcome: Outcome = Sent("")
+            for payload in payloads:
+                if not await self._wait_turn(job, rest):
+                    return
+                ticket = limiter.begin(job.external_id, group=job.group, now=self.monotonic())
+                try:
+                    outcome = await sender.send(recipient, payload)
+                finally:
+                    limiter.finish(ticket, now=self.monotonic())
+                if not isinstance(outcome, Sent):
+                    break
             await self._apply(job, rest if not isinstance(outcome, Sent) else job.ids, outcome)
             if not isinstance(outcome, Sent):
                 return
 
     async def _wait_turn(self, job: Job, ids: list[int]) -> bool:
         """Wait until the limiter allows a send; False if the rows went back to the queue."""
+        limiter = self.limiters[job.platform]
         while True:
-            delay = self.limiter.wait(job.external_id, group=job.group, now=self.monotonic())
+            delay = limiter.wait(job.external_id, group=job.group, now=self.monotonic())
             if delay <= 0:
                 return True
             if delay > MAX_HOLD_SECONDS or self.stopping.is_set():
@@ -212,13 +280,13 @@ class Dispatcher:
                 io.sent, engine, ids=ids, owner=owner, message_id=outcome.message_id, now=now
             )
         elif isinstance(outcome, RetryAfter):
-            self._on_429(job.external_id, outcome)
+            self._on_429(job.platform, job.external_id, outcome)
             not_before = now + timedelta(seconds=outcome.seconds)
             error = f"429: {outcome.reason}"
             await asyncio.to_thread(
                 io.release, engine, ids=ids, owner=owner, not_before=not_before, error=error
             )
-        elif isinstance(outcome, Transient):
+        elif isinstance(outcome, TemporaryFailure):
             await asyncio.to_thread(
                 io.transient,
                 engine,
@@ -233,7 +301,7 @@ class Dispatcher:
             await asyncio.to_thread(
                 io.ambiguous, engine, ids=ids, owner=owner, error=outcome.reason
             )
-        elif isinstance(outcome, Permanent):
+        elif isinstance(outcome, RecipientGone):
             await asyncio.to_thread(
                 io.chat_gone,
                 engine,
@@ -242,17 +310,28 @@ class Dispatcher:
                 chat_id=job.chat_id,
                 reason=outcome.reason,
             )
-        elif isinstance(outcome, Rejected):
+        elif isinstance(outcome, PermanentFailure):
             await asyncio.to_thread(io.failed, engine, ids=ids, owner=owner, error=outcome.reason)
+        elif isinstance(outcome, ConfigurationError):
+            log.error("%s refuses this account: %s; sends paused", job.platform, outcome.reason)
+            pause = CONFIGURATION_PAUSE_SECONDS
+            self.limiters[job.platform].pause_all(self.monotonic() + pause)
+            not_before = now + timedelta(seconds=pause)
+            error = f"configuration: {outcome.reason}"
+            await asyncio.to_thread(
+                io.release, engine, ids=ids, owner=owner, not_before=not_before, error=error
+            )
 
-    def _on_429(self, chat: str, outcome: RetryAfter) -> None:
+    def _on_429(self, platform: str, chat: str, outcome: RetryAfter) -> None:
         now = self.monotonic()
         until = now + outcome.seconds
-        self.limiter.pause_chat(chat, until)
-        self._recent_429.append((now, chat))
-        while self._recent_429 and self._recent_429[0][0] < now - FLOOD_WINDOW:
-            self._recent_429.popleft()
-        flood = len({c for _t, c in self._recent_429}) >= FLOOD_CHATS
+        limiter = self.limiters[platform]
+        limiter.pause_chat(chat, until)
+        recent = self._recent_429.setdefault(platform, deque())
+        recent.append((now, chat))
+        while recent and recent[0][0] < now - FLOOD_WINDOW:
+            recent.popleft()
+        flood = len({c for _t, c in recent}) >= FLOOD_CHATS
         if outcome.scope == "global" or flood:
-            log.warning("global flood control: pausing all sends for %.1f s", outcome.seconds)
-            self.limiter.pause_all(until)
+            log.warning("%s flood control: pausing all sends for %.1f s", platform, outcome.seconds)
+            limiter.pause_all(until)

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 DEFAULT_DIGEST_TIME = time(7, 0)
-_HHMM = re.compile(r"(\d{1,2})(?:[:h](\d{2})?)?")
+_HHMM = re.compile(r"(\d{1,2})(?:[:h.](\d{2})?)?")  # the one grammar for a time of day
 
 
 def parse_hhmm(value: str | None) -> time | None:
-    """ "HH:MM", "H:MM", "7h30" or "7" as a time; None for empty or invalid input."""
+    """ "HH:MM", "H:MM", "7h30", "7.30" or "7" as a time; None for empty or invalid input."""
     match = _HHMM.fullmatch((value or "").strip().lower())
     if not match:
         return None

@@ -30,11 +30,10 @@ from sqlalchemy.engine import Engine
 from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from bot.app import make_health
 from bot.commands import Request, Services, handle
-from bot.ratelimit import RateLimiter
+from bot.flood import RateLimiter
 from bot.settings import Settings
-from bot.telegram.app import TelegramChannel
+from bot.telegram.channel import TelegramChannel
 from bot.telegram.format import to_messages
 from bot.telegram.handlers import BotDeps
 from storage.db import make_engine, upgrade
@@ -160,7 +159,7 @@ async def _bot(fake: FakeTelegram, engine: Engine) -> dict[str, list[float]]:
         listen_port=0,
     )
     services = Services(engine=engine, limiter=RateLimiter(burst=1_000_000, per_second=1e6))
-    channel = TelegramChannel(settings, BotDeps(services), health=make_health(engine))
+    channel = TelegramChannel(settings, BotDeps(services))
     await channel.start()
     try:
         timings = {}

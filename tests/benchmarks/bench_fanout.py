@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.i18n import alert_words
 from bot.telegram.client import TelegramClient
-from jobs.delivery.dispatch import DEFAULT_WINDOW, Dispatcher
+from bot.telegram.sender import TelegramSender
+from jobs.delivery.dispatcher import DEFAULT_WINDOW, Dispatcher
 from storage.db import make_engine, upgrade
 from storage.types import utcnow
 from tests.fakes.telegram_api import FakeTelegram
@@ -38,7 +40,12 @@ def test_bench_fanout(tmp_path: Path) -> None:
 
         async def fan_out() -> float:
             async with TelegramClient(api_url=fake.url, token=fake.token) as client:
-                worker = Dispatcher(engine=engine, client=client, tz=VN, global_rate=RATE)
+                worker = Dispatcher(
+                    words=alert_words,
+                    engine=engine,
+                    senders=[TelegramSender(client, global_rate=RATE)],
+                    tz=VN,
+                )
                 began = time.perf_counter()
                 await worker.run_until_done(limit_seconds=CHATS / RATE * 2 + 60)
                 return time.perf_counter() - began

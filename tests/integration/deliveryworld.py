@@ -131,7 +131,7 @@ def start_dispatcher_process(
     rate: float = 25.0,
     lease_seconds: float = 60.0,
 ) -> subprocess.Popen[bytes]:
-    """`python -m jobs.delivery.dispatch` as a real child process (its log goes to workdir)."""
+    """`python -m bot.worker` as a real child process (its log goes to workdir)."""
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -146,7 +146,7 @@ def start_dispatcher_process(
     # cwd is the scratch folder so no developer .env is read by the child.
     with (workdir / f"dispatch-{owner}.log").open("ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "jobs.delivery.dispatch", *args],
+            [sys.executable, "-m", "bot.worker", *args],
             cwd=workdir,
             env=env,
             stdout=log,

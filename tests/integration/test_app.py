@@ -12,7 +12,7 @@ import httpx
 import pytest
 from pydantic import HttpUrl, SecretStr
 
-from bot.app import serve
+from bot.service import serve
 from bot.settings import Settings
 from bot.web import bind
 from jobs.delivery.enqueue import make_on_stored

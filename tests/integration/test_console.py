@@ -13,9 +13,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 
 from bot.commands import Services
-from bot.console import chat_loop
-from bot.console_alerts import deliver_due, html_to_text
-from bot.ratelimit import RateLimiter
+from bot.console.chat import chat_loop
+from bot.console.sender import ConsoleSender
+from bot.flood import RateLimiter
+from bot.i18n import alert_words
+from jobs.delivery.dispatcher import Dispatcher
 from jobs.delivery.enqueue import make_on_stored
 from storage.articles import store_articles
 from storage.db import make_engine, session_scope, upgrade
@@ -71,6 +73,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
         DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
         SOURCES_FILE=str(tmp_path / "no-sources.toml"),  # no polling: no network in tests
         LOG_LEVEL="WARNING",
+        LISTEN_PORT="0",  # the service's HTTP server runs in console mode too
         **extra,
     )
     return env
@@ -124,7 +127,7 @@ def test_a_prompt_before_each_line_when_asked(sqlite_engine: Engine) -> None:
     assert out.getvalue().endswith("\n> > Chưa có bài viết nào.\n\n> ")
 
 
-def test_console_chats_get_their_alerts_printed_once(sqlite_engine: Engine) -> None:
+async def test_console_chats_get_their_alerts_printed_once(sqlite_engine: Engine) -> None:
     converse(sqlite_engine, "/subscribe mưa lũ")
     published = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
     article = ArticleBase(
@@ -136,15 +139,17 @@ def test_console_chats_get_their_alerts_printed_once(sqlite_engine: Engine) -> N
         result = store_articles(session, items=[(article, "h")], now=published)
         make_on_stored(tz=HUE)(session, result)
     out = io.StringIO()
-    now = utcnow()  # the hook queued the row as due now
-    assert deliver_due(sqlite_engine, now=now, tz=HUE, out=out) == 1
+    sender = ConsoleSender(out)
+    worker = Dispatcher(
+        words=alert_words, engine=sqlite_engine, senders=[sender], tz=HUE, clock=utcnow
+    )
+    await worker.run_until_idle()
+    assert worker.sent == 1
     shown = out.getvalue()
     assert "Cảnh báo mưa lũ <b>&</b> sạt lở <https://thuathienhue.gov.vn/tin/1>" in shown
     assert "&amp;" not in shown and "<a href" not in shown
-    assert deliver_due(sqlite_engine, now=now, tz=HUE, out=io.StringIO()) == 0
-
-
-def test_html_to_text() -> None:
-    assert html_to_text('<b>a &amp; b</b> <a href="https://x.vn/?a=1&amp;b=2">T &lt;1&gt;</a>') == (
-        "a & b T <1> <https://x.vn/?a=1&b=2>"
-    )
+    # The unsubscribe button is a numbered choice, and ":1" in the chat presses it.
+    assert "[:1] Hủy theo dõi chủ đề này" in shown
+    assert [b.data for b in sender.screen.buttons] == ["unsub:1"]
+    await worker.run_until_idle()
+    assert worker.sent == 1  # printed once

@@ -9,9 +9,12 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.telegram.client import Ambiguous, TelegramClient, Transient
-from jobs.delivery.dispatch import Dispatcher
-from jobs.delivery.ratelimit import RateLimiter
+from bot.i18n import alert_words
+from bot.telegram.client import TelegramClient
+from bot.telegram.sender import TelegramSender
+from jobs.delivery.dispatcher import Dispatcher
+from jobs.delivery.outbound import Ambiguous, TemporaryFailure
+from jobs.delivery.pacing import RateLimiter
 from storage.chats import remove_subscription, set_digest, set_quiet, start_chat
 from storage.db import make_engine, session_scope
 from storage.deliveries import enqueue
@@ -45,9 +48,11 @@ def clock() -> Clock:
 
 
 def dispatcher(engine: Engine, client: TelegramClient, clock: Clock, **kw: object) -> Dispatcher:
-    kw.setdefault("global_rate", 25)
+    sender = TelegramSender(client, global_rate=float(kw.pop("global_rate", 25)))  # type: ignore[arg-type]
     kw.setdefault("backoff_base", 10.0)
-    return Dispatcher(engine=engine, client=client, tz=VN, clock=clock, **kw)  # type: ignore[arg-type]
+    if "limiter" in kw:
+        kw["limiters"] = {"telegram": kw.pop("limiter")}
+    return Dispatcher(words=alert_words, engine=engine, senders=[sender], tz=VN, clock=clock, **kw)  # type: ignore[arg-type]
 
 
 async def test_alert_is_sent_once_with_topic_link_date_and_button(
@@ -119,7 +124,7 @@ async def test_connection_refused_is_transient(engine: Engine, clock: Clock) -> 
     with FakeTelegram() as gone:
         url, token = gone.url, gone.token
     async with TelegramClient(api_url=url, token=token, timeout=SHORT) as dead:
-        assert isinstance(await dead.send_message("1", "x"), Transient)
+        assert isinstance(await dead.send_message("1", "x"), TemporaryFailure)
         await dispatcher(engine, dead, clock).run_until_idle()
     [row] = delivery_rows(engine)
     assert (row["state"], row["attempts"]) == ("pending", 1)
@@ -192,7 +197,9 @@ async def test_429_waits_retry_after_and_resends_without_loss(
     seed_chats(engine, 12)
     publish(engine, "Tin", now=utcnow())
     # The real clock: the dispatcher really waits retry_after before resending.
-    worker = Dispatcher(engine=engine, client=client, tz=VN, global_rate=50)
+    worker = Dispatcher(
+        words=alert_words, engine=engine, senders=[TelegramSender(client, global_rate=50)], tz=VN
+    )
     await worker.run_until_done(limit_seconds=60)
     assert fake.count_429 > 0
     assert states(engine) == {"sent": 12}
@@ -312,17 +319,23 @@ async def test_two_dispatchers_on_one_postgres_never_send_a_row_twice(
     other_engine = make_engine(engine.url.render_as_string(hide_password=False))
     other_client = TelegramClient(api_url=fake.url, token=fake.token, timeout=SHORT)
     try:
-        first = Dispatcher(engine=engine, client=client, tz=VN, global_rate=2000, window=8)
-        second = Dispatcher(
-            engine=other_engine, client=other_client, tz=VN, global_rate=2000, window=8
-        )
-        await asyncio.gather(first.run_until_done(), second.run_until_done())
+        replicas = [
+            Dispatcher(
+                words=alert_words,
+                engine=db,
+                senders=[TelegramSender(tg, global_rate=2000)],
+                tz=VN,
+                window=8,
+            )
+            for db, tg in ((engine, client), (other_engine, other_client))
+        ]
+        await asyncio.gather(*(replica.run_until_done() for replica in replicas))
     finally:
         await other_client.aclose()
         other_engine.dispose()
     chats = [m.chat_id for m in fake.sent]
     assert len(chats) == 400 and len(set(chats)) == 400
-    assert first.sent > 0 and second.sent > 0 and first.sent + second.sent == 400
+    assert all(r.sent > 0 for r in replicas) and sum(r.sent for r in replicas) == 400
     assert states(engine) == {"sent": 400}
 
 

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot.demo_mode import DEMO_DATABASE_URL, banner, demo_settings, serve_demo, sources_toml
 from bot.settings import Settings
-from jobs.demo.mode import DEMO_DATABASE_URL, banner, demo_settings, serve_demo, sources_toml
 from jobs.demo.server import DemoPortal, demo_sources, start_demo_portal
 from jobs.demo.site import LISTING_PATH, TZ, PortalArticle, build_site, seed_page_text
 from jobs.ingest.fetch import Fetcher
@@ -178,7 +178,7 @@ async def test_serve_demo_runs_the_service_against_the_portal_then_stops_it(
     stored: list[Article] = []
     urls: list[str] = []
 
-    async def service(settings: Settings) -> int:  # stands in for bot.app.serve: polls once
+    async def service(settings: Settings) -> int:  # stands in for bot.service.serve: polls once
         used.append(settings)
         sources = load_sources(settings.sources_file)
         urls.extend(url for source in sources for url in source.urls)
@@ -249,6 +249,7 @@ def _read_into(stream: IO[str], lines: queue.Queue[str]) -> None:
 
 def test_run_demo_serves_the_portal_polls_it_and_answers_in_the_console(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TELEGRAM_BOT_TOKEN")}
+    env["LISTEN_PORT"] = "0"  # the HTTP server runs in demo mode too; any free port
     with subprocess.Popen(
         [str(SCRIPT), "run", "--demo"], cwd=tmp_path, env=env, text=True, encoding="utf-8",
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

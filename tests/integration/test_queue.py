@@ -19,6 +19,7 @@ from storage.models import Article, Chat, Delivery
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 NOON = datetime(2026, 11, 25, 5, 0, tzinfo=UTC)  # 12:00 in Hue
+TG = ["telegram"]  # the platforms this test's worker has a sender for
 
 
 def article(session: Session, key: str, title: str, body: str = "") -> Article:
@@ -110,9 +111,11 @@ def queue(engine: Engine, n: int, *, not_before: datetime = NOON) -> list[int]:
 def test_claim_takes_due_rows_once_under_a_lease(engine: Engine) -> None:
     queue(engine, 5)
     with session_scope(engine) as session:
-        first = q.claim_due(session, owner="w1", now=NOON, limit=3, lease_seconds=60)
-        second = q.claim_due(session, owner="w2", now=NOON, limit=10, lease_seconds=60)
-        third = q.claim_due(session, owner="w3", now=NOON, limit=10, lease_seconds=60)
+        first = q.claim_due(session, owner="w1", now=NOON, limit=3, lease_seconds=60, platforms=TG)
+        second = q.claim_due(
+            session, owner="w2", now=NOON, limit=10, lease_seconds=60, platforms=TG
+        )
+        third = q.claim_due(session, owner="w3", now=NOON, limit=10, lease_seconds=60, platforms=TG)
     assert len(first) == 3 and len(second) == 2 and third == []
     assert not {r.id for r in first} & {r.id for r in second}
     states = {r.lease_owner for r in rows(engine)}
@@ -122,16 +125,21 @@ def test_claim_takes_due_rows_once_under_a_lease(engine: Engine) -> None:
 def test_claim_ignores_rows_not_yet_due(engine: Engine) -> None:
     queue(engine, 2, not_before=NOON + timedelta(hours=1))
     with session_scope(engine) as session:
-        assert q.claim_due(session, owner="w", now=NOON, limit=5, lease_seconds=60) == []
-        assert q.next_due(session) == NOON + timedelta(hours=1)
+        assert (
+            q.claim_due(session, owner="w", now=NOON, limit=5, lease_seconds=60, platforms=TG) == []
+        )
+        assert q.next_due(session, platforms=TG) == NOON + timedelta(hours=1)
         later = NOON + timedelta(hours=1)
-        assert len(q.claim_due(session, owner="w", now=later, limit=5, lease_seconds=60)) == 2
+        assert (
+            len(q.claim_due(session, owner="w", now=later, limit=5, lease_seconds=60, platforms=TG))
+            == 2
+        )
 
 
 def test_state_changes_need_the_lease_and_expired_leases_requeue(engine: Engine) -> None:
     ids = queue(engine, 3)
     with session_scope(engine) as session:
-        q.claim_due(session, owner="w1", now=NOON, limit=3, lease_seconds=60)
+        q.claim_due(session, owner="w1", now=NOON, limit=3, lease_seconds=60, platforms=TG)
         assert q.mark_sent(session, ids=[ids[0]], owner="intruder", message_id="1", now=NOON) == 0
         assert q.mark_sent(session, ids=[ids[0]], owner="w1", message_id="7", now=NOON) == 1
         assert q.mark_ambiguous(session, ids=[ids[1]], owner="w1", error="read timeout") == 1
@@ -148,7 +156,7 @@ def test_state_changes_need_the_lease_and_expired_leases_requeue(engine: Engine)
 def test_requeue_owner_recovers_a_restarted_worker(engine: Engine) -> None:
     queue(engine, 2)
     with session_scope(engine) as session:
-        q.claim_due(session, owner="w1", now=NOON, limit=2, lease_seconds=600)
+        q.claim_due(session, owner="w1", now=NOON, limit=2, lease_seconds=600, platforms=TG)
         assert q.requeue_owner(session, owner="w2") == 0
         assert q.requeue_owner(session, owner="w1") == 2
 
@@ -156,7 +164,7 @@ def test_requeue_owner_recovers_a_restarted_worker(engine: Engine) -> None:
 def test_cancel_chat_and_purge_after_retention(engine: Engine) -> None:
     ids = queue(engine, 3)
     with session_scope(engine) as session:
-        q.claim_due(session, owner="w", now=NOON, limit=1, lease_seconds=60)
+        q.claim_due(session, owner="w", now=NOON, limit=1, lease_seconds=60, platforms=TG)
         q.mark_sent(session, ids=[ids[0]], owner="w", message_id="1", now=NOON)
         chat_id = rows(engine)[0].chat_id
         assert q.cancel_chat_pending(session, chat_id=chat_id, reason="blocked") == 2
@@ -173,10 +181,12 @@ def test_postgres_claims_skip_rows_locked_by_another_replica(engine: Engine) -> 
     other = make_engine(engine.url.render_as_string(hide_password=False))
     try:
         with session_scope(engine) as first:
-            mine = q.claim_due(first, owner="a", now=NOON, limit=2, lease_seconds=60)
+            mine = q.claim_due(first, owner="a", now=NOON, limit=2, lease_seconds=60, platforms=TG)
             # The first transaction is still open: its rows are locked, not yet committed.
             with session_scope(other) as second:
-                theirs = q.claim_due(second, owner="b", now=NOON, limit=4, lease_seconds=60)
+                theirs = q.claim_due(
+                    second, owner="b", now=NOON, limit=4, lease_seconds=60, platforms=TG
+                )
         assert len(mine) == 2 and len(theirs) == 2
         assert not {r.id for r in mine} & {r.id for r in theirs}
     finally:

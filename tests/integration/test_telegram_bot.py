@@ -11,13 +11,13 @@ import pytest
 from pydantic import HttpUrl, SecretStr
 from sqlalchemy.engine import Engine
 
-from bot.app import make_health
 from bot.commands import Services
-from bot.ratelimit import RateLimiter
+from bot.flood import RateLimiter
+from bot.service import make_health
 from bot.settings import Settings
-from bot.telegram.app import TelegramChannel
+from bot.telegram.channel import SECRET_HEADER, WEBHOOK_PATH, TelegramChannel
 from bot.telegram.handlers import BotDeps
-from bot.web import MAX_UPDATE_BYTES, SECRET_HEADER, WEBHOOK_PATH, bind
+from bot.web import MAX_BODY_BYTES, WebServer, bind, make_app
 from storage import chats
 from storage.db import session_scope
 from tests.bot_articles import seed_corpus
@@ -48,16 +48,34 @@ def settings_for(fake: FakeTelegram, **kw: Any) -> Settings:
     )
 
 
-def make_channel(fake: FakeTelegram, engine: Engine, **kw: Any) -> TelegramChannel:
+class Hosted:
+    """The channel with its routes on an HTTP server, as bot.service wires them."""
+
+    def __init__(self, channel: TelegramChannel, web: WebServer) -> None:
+        self.channel, self.web = channel, web
+
+    async def start(self) -> None:
+        await self.web.start()
+        await self.channel.start()
+
+    async def stop(self) -> None:
+        await self.channel.stop()
+        await self.web.stop()
+
+
+def make_channel(fake: FakeTelegram, engine: Engine, **kw: Any) -> Hosted:
     sock = kw.pop("sock", None)
     limiter = kw.pop("limiter", RateLimiter(burst=10_000))
     services = Services(engine=engine, clock=lambda: NOW, limiter=limiter)
     deps = BotDeps(services, admin_ids=frozenset({USER}))
-    return TelegramChannel(settings_for(fake, **kw), deps, health=make_health(engine), sock=sock)
+    channel = TelegramChannel(settings_for(fake, **kw), deps)  # refuses bad settings first
+    sock = sock or bind("127.0.0.1", 0)
+    app = make_app(health=make_health(engine), routes=channel.routes())
+    return Hosted(channel, WebServer(app, sock))
 
 
 @pytest.fixture
-async def bot(fake: FakeTelegram, sqlite_engine: Engine) -> AsyncIterator[TelegramChannel]:
+async def bot(fake: FakeTelegram, sqlite_engine: Engine) -> AsyncIterator[Hosted]:
     seed_corpus(sqlite_engine, extra_meetings=25)
     channel = make_channel(fake, sqlite_engine)
     await channel.start()
@@ -79,7 +97,7 @@ async def ask_msg(
     return sent[before]
 
 
-async def test_start_and_help_in_both_languages(fake: FakeTelegram, bot: TelegramChannel) -> None:
+async def test_start_and_help_in_both_languages(fake: FakeTelegram, bot: Hosted) -> None:
     assert (await ask(fake, "/start")).startswith("Xin chào! Bot gửi tin mới")
     assert (await ask(fake, "/start", lang="en-US", chat=2002)).startswith("Hello! This bot")
     help_vi = await ask(fake, "/help")
@@ -87,23 +105,21 @@ async def test_start_and_help_in_both_languages(fake: FakeTelegram, bot: Telegra
     assert "/search quy chế dân chủ — Search articles" in await ask(fake, "/help", lang="en")
 
 
-async def test_command_menu_in_vietnamese_and_english(
-    fake: FakeTelegram, bot: TelegramChannel
-) -> None:
+async def test_command_menu_in_vietnamese_and_english(fake: FakeTelegram, bot: Hosted) -> None:
     vi, en = fake.commands_for("vi"), fake.commands_for("en")
     assert {"command": "latest", "description": "Tin mới nhất (tối đa 20)"} in vi
     assert {"command": "latest", "description": "Newest articles (up to 20)"} in en
     assert fake.commands_for("") == vi
 
 
-async def test_unknown_command(fake: FakeTelegram, bot: TelegramChannel) -> None:
+async def test_unknown_command(fake: FakeTelegram, bot: Hosted) -> None:
     assert await ask(fake, "/xyz") == "Không có lệnh /xyz. Gõ /help để xem các lệnh."
     assert await ask(fake, "/xyz", lang="en") == (
         "There is no /xyz command. Send /help to see the commands."
     )
 
 
-async def test_latest_links_dates_and_no_preview(fake: FakeTelegram, bot: TelegramChannel) -> None:
+async def test_latest_links_dates_and_no_preview(fake: FakeTelegram, bot: Hosted) -> None:
     msg = await ask_msg(fake, "/latest 3")
     assert msg.parse_mode == "HTML" and msg.previews_disabled
     assert (msg.plain_text or "").startswith("3 tin mới nhất:")
@@ -115,9 +131,7 @@ async def test_latest_links_dates_and_no_preview(fake: FakeTelegram, bot: Telegr
     assert (await ask(fake, "/latest abc", lang="en")).startswith("The number of articles")
 
 
-async def test_search_bold_terms_paging_and_stale_button(
-    fake: FakeTelegram, bot: TelegramChannel
-) -> None:
+async def test_search_bold_terms_paging_and_stale_button(fake: FakeTelegram, bot: Hosted) -> None:
     msg = await ask_msg(fake, "/search hội nghị")
     assert "Kết quả cho “hội nghị”: 26 bài (trang 1/3)" in (msg.plain_text or "")
     assert any(e["type"] == "bold" for e in msg.entities)
@@ -134,7 +148,7 @@ async def test_search_bold_terms_paging_and_stale_button(
     assert expired.plain_text == "Danh sách này đã hết hạn, hãy gửi lại lệnh."
 
 
-async def test_long_query_button_fits_and_works(fake: FakeTelegram, bot: TelegramChannel) -> None:
+async def test_long_query_button_fits_and_works(fake: FakeTelegram, bot: Hosted) -> None:
     query = "hội nghị " * 9  # 81 characters: too long to sit in callback data as is
     msg = await ask_msg(fake, f"/search {query}")
     [button] = msg.buttons()
@@ -144,7 +158,7 @@ async def test_long_query_button_fits_and_works(fake: FakeTelegram, bot: Telegra
     assert "(trang 2/3)" in fake.edits[0]["text"]
 
 
-async def test_hostile_searches(fake: FakeTelegram, bot: TelegramChannel) -> None:
+async def test_hostile_searches(fake: FakeTelegram, bot: Hosted) -> None:
     assert "quá dài" in await ask(fake, "/search " + "chủ " * 1250)
     assert await ask(fake, '/search "NEAR( *') == 'Không tìm thấy bài nào cho “"NEAR( *”.'
     out = await ask(fake, "/search <b>&")
@@ -152,14 +166,14 @@ async def test_hostile_searches(fake: FakeTelegram, bot: TelegramChannel) -> Non
     assert "too long" in await ask(fake, "/search " + "x" * 5000, lang="en")
 
 
-async def test_plain_text_searches_with_a_hint(fake: FakeTelegram, bot: TelegramChannel) -> None:
+async def test_plain_text_searches_with_a_hint(fake: FakeTelegram, bot: Hosted) -> None:
     out = await ask(fake, "cai cach hanh chinh")
     assert out.startswith("Đang tìm kiếm nội dung bạn gửi. Gõ /help để xem các lệnh.")
     assert "Cải cách hành chính: kết quả năm 2011" in out
     assert (await ask(fake, "cai cach", lang="en")).startswith("Searching for what you sent.")
 
 
-async def test_date_command(fake: FakeTelegram, bot: TelegramChannel) -> None:
+async def test_date_command(fake: FakeTelegram, bot: Hosted) -> None:
     assert "Tin ngày 16/12/2011: 1 bài" in await ask(fake, "/date 16/12/2011")
     assert "Articles from 14/12/2011 to 16/12/2011: 3" in await ask(
         fake, "/date 14/12/2011-16/12/2011", lang="en"
@@ -173,7 +187,7 @@ async def test_date_command(fake: FakeTelegram, bot: TelegramChannel) -> None:
 
 
 async def test_subscriptions_in_both_languages(
-    fake: FakeTelegram, bot: TelegramChannel, sqlite_engine: Engine
+    fake: FakeTelegram, bot: Hosted, sqlite_engine: Engine
 ) -> None:
     assert await ask(fake, "/subscribe Quy chế dân chủ") == "Đã đăng ký chủ đề “Quy chế dân chủ”."
     assert await ask(fake, "/subscribe", lang="en") == "Subscribed to every new article."
@@ -187,9 +201,7 @@ async def test_subscriptions_in_both_languages(
     assert (await ask(fake, "/unsubscribe")).startswith("Hãy ghi chủ đề hoặc all")
 
 
-async def test_digest_quiet_lang(
-    fake: FakeTelegram, bot: TelegramChannel, sqlite_engine: Engine
-) -> None:
+async def test_digest_quiet_lang(fake: FakeTelegram, bot: Hosted, sqlite_engine: Engine) -> None:
     assert await ask(fake, "/digest daily 07:30") == "Sẽ gửi một bản tin mỗi ngày lúc 07:30."
     assert await ask(fake, "/digest now", lang="en") == (
         "Each article will be sent as soon as it is published."
@@ -245,7 +257,7 @@ async def test_webhook_checks_the_secret_and_serves_healthz(
             good = {SECRET_HEADER: SECRET}
             garbled = await client.post(WEBHOOK_PATH, content=b"{not json", headers=good)
             assert garbled.status_code == 400
-            huge = b" " * (MAX_UPDATE_BYTES + 1)
+            huge = b" " * (MAX_BODY_BYTES + 1)
             too_big = await client.post(WEBHOOK_PATH, content=huge, headers=good)
             assert too_big.status_code == 413
             odd = await client.post(WEBHOOK_PATH, json={"message": 5}, headers=good)
@@ -271,7 +283,7 @@ async def test_set_my_commands_failure_is_not_fatal(
 
 
 async def test_a_reply_over_the_chat_limit_waits_and_is_sent(
-    fake: FakeTelegram, bot: TelegramChannel
+    fake: FakeTelegram, bot: Hosted
 ) -> None:
     fake.limits.private_burst = 1  # Telegram's one message per second in one chat
     fake.push_message(USER, "/help")
@@ -282,7 +294,7 @@ async def test_a_reply_over_the_chat_limit_waits_and_is_sent(
 
 
 async def test_a_failed_send_is_logged_without_token_and_answered(
-    fake: FakeTelegram, bot: TelegramChannel, caplog: pytest.LogCaptureFixture
+    fake: FakeTelegram, bot: Hosted, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake.fail_next(1, 500)
     assert await ask(fake, "/help") == "Xin lỗi, đã có lỗi khi xử lý yêu cầu. Vui lòng thử lại sau."
@@ -290,16 +302,14 @@ async def test_a_failed_send_is_logged_without_token_and_answered(
     assert fake.token not in caplog.text and fake.token.split(":")[1] not in caplog.text
 
 
-async def test_group_chats_answer_commands_only(fake: FakeTelegram, bot: TelegramChannel) -> None:
+async def test_group_chats_answer_commands_only(fake: FakeTelegram, bot: Hosted) -> None:
     group = -100123
     fake.push_message(group, "xin chào mọi người", chat_type="supergroup")
     assert (await ask(fake, "/latest@fake_portal_bot 1", chat=group)).startswith("1 tin mới nhất")
     assert len(fake.texts_to(group)) == 1  # the chatter before the command got no answer
 
 
-async def test_a_page_that_cannot_be_edited_is_sent_anew(
-    fake: FakeTelegram, bot: TelegramChannel
-) -> None:
+async def test_a_page_that_cannot_be_edited_is_sent_anew(fake: FakeTelegram, bot: Hosted) -> None:
     fake.push_callback(USER, 987654, "s:2:hội nghị")  # no such message to edit
     [page] = await fake.wait_for_messages_async(1, chat_id=USER)
     assert "(trang 2/3)" in (page.plain_text or "")
@@ -307,7 +317,7 @@ async def test_a_page_that_cannot_be_edited_is_sent_anew(
 
 
 async def test_pressing_the_page_already_shown_sends_no_copy(
-    fake: FakeTelegram, bot: TelegramChannel
+    fake: FakeTelegram, bot: Hosted
 ) -> None:
     msg = await ask_msg(fake, "/search hội nghị")
     fake.push_callback(USER, msg.message_id, "s:1:hội nghị")  # page 1 is what it shows
@@ -321,9 +331,7 @@ def test_webhook_mode_needs_a_secret(fake: FakeTelegram, sqlite_engine: Engine) 
         make_channel(fake, sqlite_engine, telegram_webhook_url="https://bot.example.vn/hook")
 
 
-async def test_answers_keep_the_order_of_questions(
-    fake: FakeTelegram, bot: TelegramChannel
-) -> None:
+async def test_answers_keep_the_order_of_questions(fake: FakeTelegram, bot: Hosted) -> None:
     fake.push_message(USER, "/search hội nghị")  # the slowest command first
     fake.push_message(USER, "/lang en")
     fake.push_message(USER, "/help")
@@ -333,9 +341,7 @@ async def test_answers_keep_the_order_of_questions(
     assert (sent[2].plain_text or "").startswith("Commands (with an example):")
 
 
-async def test_a_button_nobody_handles_is_answered(
-    fake: FakeTelegram, bot: TelegramChannel
-) -> None:
+async def test_a_button_nobody_handles_is_answered(fake: FakeTelegram, bot: Hosted) -> None:
     msg = await ask_msg(fake, "/latest 1")
     fake.push_callback(USER, msg.message_id, "zz:old-format-button")
     [answer] = (await fake.wait_for_messages_async(2, chat_id=USER))[1:]
@@ -343,7 +349,7 @@ async def test_a_button_nobody_handles_is_answered(
     assert len(fake.callback_answers) == 1
 
 
-async def test_groups_ignore_other_bots_commands(fake: FakeTelegram, bot: TelegramChannel) -> None:
+async def test_groups_ignore_other_bots_commands(fake: FakeTelegram, bot: Hosted) -> None:
     group = -100777
     fake.push_message(group, "/help@some_other_bot", chat_type="supergroup")
     fake.push_message(group, "/weather", chat_type="group")  # not ours: silence, not an error

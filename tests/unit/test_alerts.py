@@ -3,16 +3,47 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.alerts import AlertArticle, alert_reply, digest_replies, first_sentences
-from bot.replies import Link, Text
-from bot.telegram.client import Permanent, Rejected, RetryAfter, Sent, Transient, classify
-from jobs.delivery.compose import render
+from bot.i18n import alert_words
+from bot.telegram.client import classify
+from bot.telegram.sender import Payload
+from bot.telegram.sender import render as render_all
+from jobs.delivery.alerts import AlertArticle, first_sentences
+from jobs.delivery.alerts import alert_reply as make_alert
+from jobs.delivery.alerts import digest_replies as make_digest
+from jobs.delivery.outbound import (
+    ConfigurationError,
+    PermanentFailure,
+    RecipientGone,
+    RetryAfter,
+    Sent,
+    TemporaryFailure,
+)
+from jobs.delivery.reply import Link, Reply, Text
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def alert_reply(article: AlertArticle, *, language: str | None = None, **kw: Any) -> Reply:
+    """An alert with the messages module's words for `language`."""
+    return make_alert(article, words=alert_words(language), **kw)
+
+
+def digest_replies(
+    entries: list[tuple[int, AlertArticle, str]], *, language: str | None = None, **kw: Any
+) -> list[tuple[Reply, list[int]]]:
+    """Digest parts with the messages module's words for `language`."""
+    return make_digest(entries, words=alert_words(language), **kw)
+
+
+def render(reply: Reply) -> Payload:
+    """The one Telegram message a reply must fit in."""
+    [payload] = render_all(reply)
+    return payload
 
 
 def art(title: str = "Hội nghị", url: str = "https://thuathienhue.gov.vn/a", **kw: object):
@@ -94,16 +125,17 @@ def test_digest_splits_under_the_limit_and_keeps_every_row_once() -> None:
                "parameters": {"retry_after": 7}}, RetryAfter(7.0, "chat",
                                                               "Too Many Requests: retry after 7")),
         (403, {"ok": False, "description": "Forbidden: bot was blocked by the user"},
-         Permanent("Forbidden: bot was blocked by the user")),
+         RecipientGone("Forbidden: bot was blocked by the user")),
         (400, {"ok": False, "description": "Bad Request: chat not found"},
-         Permanent("Bad Request: chat not found")),
+         RecipientGone("Bad Request: chat not found")),
         (403, {"ok": False, "description": "Forbidden: user is deactivated"},
-         Permanent("Forbidden: user is deactivated")),
+         RecipientGone("Forbidden: user is deactivated")),
         (400, {"ok": False, "description": "Bad Request: can't parse entities"},
-         Rejected("Bad Request: can't parse entities")),
+         PermanentFailure("Bad Request: can't parse entities")),
         (500, {"ok": False, "description": "Internal Server Error"},
-         Transient("Internal Server Error")),
-        (502, {}, Transient("HTTP 502")),
+         TemporaryFailure("Internal Server Error")),
+        (502, {}, TemporaryFailure("HTTP 502")),
+        (401, {"ok": False, "description": "Unauthorized"}, ConfigurationError("Unauthorized")),
     ],
 )  # fmt: skip
 def test_classify_bot_api_answers(

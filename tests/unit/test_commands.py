@@ -10,11 +10,11 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
 from bot.commands import Request, Services, handle, is_paging, press
-from bot.commands.base import parse_hhmm, split_command
+from bot.commands.base import normalize_hhmm, split_command
 from bot.commands.paging import QueryStore, SearchPageRef, date_data, decode, search_data
-from bot.console import render
-from bot.ratelimit import RateLimiter
-from bot.replies import Reply, Text
+from bot.console.chat import render
+from bot.flood import RateLimiter
+from jobs.delivery.reply import Reply, Text
 from storage import chats
 from storage.db import session_scope
 from tests.bot_articles import seed_corpus
@@ -225,7 +225,7 @@ def test_parsers() -> None:
     assert split_command("/Latest@Portal_bot  5 ") == ("latest", "5")
     assert split_command("/latest5") == ("latest5", "")
     assert split_command("hello /latest") is None
-    assert [parse_hhmm(x) for x in ("7", "7:05", "07h30", "23:59", "24:00", "7:5", "x")] == [
+    assert [normalize_hhmm(x) for x in ("7", "7:05", "07h30", "23:59", "24:00", "7:5", "x")] == [
         "07:00", "07:05", "07:30", "23:59", None, None, None,
     ]  # fmt: skip
 

@@ -10,8 +10,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.commands import Request, Services, handle
-from bot.console import render
-from bot.ratelimit import RateLimiter
+from bot.console.chat import render
+from bot.flood import RateLimiter
 from storage import chats
 from storage.articles import save_source_state
 from storage.db import session_scope

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from bot.formatting import (
+from bot.presenting import (
     article_day,
     date_reply,
     fmt_date,
@@ -15,8 +15,8 @@ from bot.formatting import (
     search_reply,
     span_text,
 )
-from bot.replies import Button, Link, Text
 from bot.telegram.format import to_messages
+from jobs.delivery.reply import Button, Link, Text
 
 HUE = ZoneInfo("Asia/Ho_Chi_Minh")
 

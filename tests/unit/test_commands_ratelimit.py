@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot import commands as router
+from bot.flood import RateLimiter, Verdict
 from bot.i18n import ADMIN_COMMANDS, COMMANDS, MESSAGES, pick_language, t
-from bot.ratelimit import RateLimiter, Verdict
 
 
 def test_burst_then_one_warning_then_silence_then_recovery() -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from jobs.commands import REASONS_VI, describe, format_poll_table
+from bot.cli_verbs import describe, format_poll_table
+from bot.i18n import REASONS as REASON_WORDS
 from jobs.ingest.errors import REASONS
 from jobs.ingest.poll import PollReport
 
 
 def test_every_failure_reason_has_a_vietnamese_description() -> None:
-    assert set(REASONS) <= set(REASONS_VI)
+    assert set(REASONS) <= set(REASON_WORDS)
     assert describe("http_503") == "máy chủ trả lỗi HTTP 503"
     assert describe("internal: TypeError") == "internal: TypeError"  # unknown: shown as is
 

@@ -8,7 +8,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jobs.delivery.ratelimit import RateLimiter, SlidingWindow
+from jobs.delivery.pacing import RateLimiter, SlidingWindow
 
 
 def run(limiter: RateLimiter, chats: list[str], *, group: bool, until: float) -> list[float]:
@@ -115,3 +115,17 @@ def test_no_schedule_breaks_any_limit(rate: int, seed: int) -> None:
     assert max_in_window(sent, 1.0) <= rate
     for times in per_chat.values():
         assert max_in_window(times, 1.0) <= 1
+
+
+def test_replies_go_first_and_pushes_yield_on_one_budget() -> None:
+    limiter = RateLimiter(global_rate=25)
+    assert limiter.try_acquire("a", group=False, now=0.0) == 0.0
+    # A reply to the same chat is not held by the per-chat pacing meant for pushes ...
+    assert limiter.wait("a", group=False, now=0.1, priority=True) == 0.0
+    assert limiter.wait("a", group=False, now=0.1) > 0.5
+    # ... and while a reply waits for its turn, every push steps aside.
+    limiter.replies_waiting += 1
+    assert limiter.wait("b", group=False, now=0.1) > 0
+    assert limiter.wait("b", group=False, now=0.1, priority=True) == 0.0
+    limiter.replies_waiting -= 1
+    assert limiter.wait("b", group=False, now=0.1) == 0.0

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.replies import Button, Inline, Link, Reply, Text
 from bot.telegram.format import MAX_MESSAGE_CHARS, escape, to_messages, utf16_len
+from jobs.delivery.reply import Button, Inline, Link, Reply, Text
 
 ALLOWED = {"b", "i", "a"}
 

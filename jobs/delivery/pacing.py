@@ -1,4 +1,9 @@
-"""Sliding-window send limiter (pure: the caller passes the clock reading `now` in seconds)."""
+"""Sliding-window send limiter (pure: the caller passes the clock reading `now` in seconds).
+
+One limiter is one account's budget. Replies to people (priority) and pushes share it:
+while a reply waits, pushes yield; a reply waits only for the account's global window and
+for pauses a 429 imposed, never behind queued pushes.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ WINDOW_MARGIN = 0.03
 GROUP_WINDOW = 60.0
 GROUP_PER_WINDOW = 20
 PRIVATE_INTERVAL = 1.0
+YIELD_SECONDS = 0.02  # how long a push steps aside while a reply waits for its turn
 _PRUNE_EVERY = 4096
 
 
@@ -84,6 +90,7 @@ class RateLimiter:
         self._paused_chat: dict[str, float] = {}
         self._paused_all = 0.0
         self._adds = 0
+        self.replies_waiting = 0
 
     def _window(self, chat: str, group: bool) -> SlidingWindow:
         window = self._chats.get(chat)
@@ -95,14 +102,21 @@ class RateLimiter:
             self._chats[chat] = window
         return window
 
-    def wait(self, chat: str, *, group: bool, now: float) -> float:
-        """Seconds to wait before a send to `chat` is allowed (0 when allowed now)."""
+    def wait(self, chat: str, *, group: bool, now: float, priority: bool = False) -> float:
+        """Seconds to wait before a send to `chat` is allowed (0 when allowed now).
+
+        `priority` (a reply to a person): only the global window and 429 pauses apply; a
+        push also yields while any reply is waiting.
+        """
         waits = [
             self._paused_all - now,
             self._paused_chat.get(chat, 0.0) - now,
             self._global.wait(now),
-            self._window(chat, group).wait(now),
         ]
+        if not priority:
+            waits.append(self._window(chat, group).wait(now))
+            if self.replies_waiting:
+                waits.append(YIELD_SECONDS)
         return max(0.0, *waits)
 
     def try_acquire(self, chat: str, *, group: bool, now: float) -> float:

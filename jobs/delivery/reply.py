@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Button data is at most this many bytes: the strictest platform's limit (Telegram's).
+MAX_CALLBACK_BYTES = 64
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units (characters outside the BMP count twice), the measure
+    Telegram's limits use; never less than the number of characters."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
 
 @dataclass(frozen=True)
 class Text:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from jobs.delivery.alerts import WordsFor
 from jobs.delivery.compose import Plan, compose
 from storage import deliveries as q
 from storage.chats import deactivate_chat
@@ -36,33 +38,36 @@ def housekeeping(engine: Engine, *, now: datetime, days: int) -> None:
 
 
 def claim_and_compose(
-    engine: Engine, *, owner: str, now: datetime, limit: int, lease_seconds: float, tz: ZoneInfo
+    engine: Engine,
+    *,
+    owner: str,
+    now: datetime,
+    limit: int,
+    lease_seconds: float,
+    tz: ZoneInfo,
+    platforms: Sequence[str],
+    words: WordsFor,
 ) -> Plan:
-    """Claim due rows (a chat's whole due digest at once) and turn them into send jobs."""
+    """Claim due rows of `platforms` (a chat's whole due digest at once) and turn them into
+    send jobs."""
     with session_scope(engine) as session:
-        rows = q.claim_due(session, owner=owner, now=now, limit=limit, lease_seconds=lease_seconds)
+        lease = partial(q.claim_due, session, owner=owner, now=now, lease_seconds=lease_seconds)
+        claim = partial(lease, platforms=platforms)
+        rows = claim(limit=limit)
         for chat_id in sorted({r.chat_id for r in rows if r.kind == "digest"}):
-            rows += q.claim_due(
-                session,
-                owner=owner,
-                now=now,
-                limit=DIGEST_ROWS_PER_CHAT,
-                lease_seconds=lease_seconds,
-                chat_id=chat_id,
-                kind="digest",
-            )
+            rows += claim(limit=DIGEST_ROWS_PER_CHAT, chat_id=chat_id, kind="digest")
         if not rows:
             return Plan()
         try:
             with session.begin_nested():
-                plan = compose(session, rows=rows, now=now, tz=tz)
+                plan = compose(session, rows=rows, now=now, tz=tz, words=words)
         except Exception:
             log.exception("composing %d deliveries failed; trying them one by one", len(rows))
             plan = Plan()
             for row in rows:
                 try:
                     with session.begin_nested():
-                        one = compose(session, rows=[row], now=now, tz=tz)
+                        one = compose(session, rows=[row], now=now, tz=tz, words=words)
                 except Exception as exc:
                     log.exception("delivery %d cannot be composed", row.id)
                     plan.cancel.append((row.id, f"compose error: {type(exc).__name__}"))
@@ -88,7 +93,7 @@ def release(
 
 
 def sent(engine: Engine, *, ids: list[int], owner: str, message_id: str, now: datetime) -> None:
-    """Record Telegram's message_id."""
+    """Record the platform's message id."""
     with session_scope(engine) as session:
         q.mark_sent(session, ids=ids, owner=owner, message_id=message_id, now=now)
 
@@ -139,7 +144,7 @@ def chat_gone(engine: Engine, *, ids: list[int], owner: str, chat_id: int, reaso
     log.info("chat %d inactive (%s); %d pending deliveries cancelled", chat_id, reason, cancelled)
 
 
-def next_due(engine: Engine) -> datetime | None:
-    """When the earliest pending row becomes due (None: nothing pending)."""
+def next_due(engine: Engine, *, platforms: Sequence[str]) -> datetime | None:
+    """When the earliest pending row of `platforms` becomes due (None: nothing pending)."""
     with session_scope(engine) as session:
-        return q.next_due(session)
+        return q.next_due(session, platforms=platforms)

@@ -1,12 +1,17 @@
-"""CLI commands about sources: `poll --once`, `sources list`, `sources test URL`."""
+"""CLI verbs: `poll --once`, `sources list`, `sources test URL`, `queue`."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from sqlmodel import Session
+
+from bot.i18n import REASONS, t
 from bot.settings import Settings
 from jobs.ingest.errors import SourceError
 from jobs.ingest.fetch import Fetcher, FetchResult
@@ -16,42 +21,28 @@ from jobs.ingest.parse_html import parse_article, parse_listing
 from jobs.ingest.poll import OnStored, PollReport, poll_all
 from jobs.ingest.sources import Selectors, SourceConfig, load_sources
 from storage.articles import list_source_states
+from storage.datequery import DAY_TIME_FORMAT
 from storage.db import make_engine, session_scope, upgrade
+from storage.deliveries import pending_by_platform
 from storage.types import utcnow
 
-# Why a source failed, in the admins' language (reasons are jobs.ingest.errors codes).
-REASONS_VI = {
-    "source_error": "không đọc được nguồn",
-    "fetch_error": "không tải được nguồn",
-    "timeout": "quá thời gian chờ",
-    "too_large": "nội dung vượt giới hạn dung lượng",
-    "blocked_address": "địa chỉ nội bộ bị chặn (thêm allow_private nếu là cổng nội bộ)",
-    "too_many_redirects": "chuyển hướng quá nhiều lần",
-    "network": "lỗi mạng",
-    "protocol_error": "máy chủ trả lời sai giao thức HTTP",
-    "decoding": "không giải mã được nội dung",
-    "dns": "không phân giải được tên miền",
-    "bad_url": "địa chỉ URL không hợp lệ",
-    "bad_redirect": "chuyển hướng tới địa chỉ không hợp lệ",
-    "parse_error": "không phân tích được nội dung",
-    "unsafe_document": "tài liệu không an toàn (DTD/entity)",
-    "not_a_feed": "không phải RSS/Atom",
-    "layout_changed": "bố cục trang đã thay đổi (không thấy bài viết)",
-}
+T = TypeVar("T")
+
 # The dry run prints at most this many listing items and body characters.
 TEST_ITEMS = 20
 TEST_BODY_CHARS = 3000
 
 
-def describe(reason: str) -> str:
-    """A short Vietnamese explanation of a failure reason."""
+def describe(reason: str, lang: str = "vi") -> str:
+    """A short explanation of a failure reason (a jobs.ingest.errors code) for admins."""
     if reason.startswith("http_") and reason[5:].isdigit():
-        return f"máy chủ trả lỗi HTTP {reason[5:]}"
-    return REASONS_VI.get(reason, reason)
+        return t(lang, "cli_reason_http", code=reason[5:])
+    words = REASONS.get(reason)
+    return words.get(lang, words["vi"]) if words else reason
 
 
 def _when(moment: datetime | None, tz: ZoneInfo) -> str:
-    return moment.astimezone(tz).strftime("%d/%m/%Y %H:%M") if moment else "-"
+    return moment.astimezone(tz).strftime(DAY_TIME_FORMAT) if moment else "-"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -65,7 +56,10 @@ def _sources(settings: Settings) -> list[SourceConfig] | None:
     try:
         return load_sources(settings.sources_file)
     except (OSError, ValueError) as exc:
-        print(f"Không đọc được tệp nguồn {settings.sources_file}: {exc}", file=sys.stderr)
+        print(
+            t("vi", "cli_sources_unreadable", path=settings.sources_file, error=exc),
+            file=sys.stderr,
+        )
         return None
 
 
@@ -135,18 +129,35 @@ def poll_once(settings: Settings, *, on_stored: OnStored | None = None) -> int:
     return 1 if any(r.failed for r in reports) else 0
 
 
+def _read(settings: Settings, query: Callable[[Session], T]) -> T:
+    """One read of the (migrated) database, engine disposed after."""
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        with session_scope(engine) as session:
+            return query(session)
+    finally:
+        engine.dispose()
+
+
+def queue_list(settings: Settings, lang: str = "vi") -> int:
+    """Print the pending deliveries of each platform (rows of a platform with no configured
+    channel wait here until one is configured)."""
+    pending = _read(settings, pending_by_platform)
+    if not pending:
+        print(t(lang, "cli_queue_empty"))
+        return 0
+    header = t(lang, "cli_queue_header").split(",")
+    print(_table(header, [[platform, str(n)] for platform, n in pending.items()]))
+    return 0
+
+
 def sources_list(settings: Settings) -> int:
     """Print each configured source with its health record."""
     sources = _sources(settings)
     if sources is None:
         return 2
-    engine = make_engine(settings.database_url)
-    try:
-        upgrade(engine)
-        with session_scope(engine) as s:
-            states = list_source_states(s)
-    finally:
-        engine.dispose()
+    states = _read(settings, list_source_states)
     tz = settings.tz
     rows = []
     for src in sources:
@@ -180,7 +191,8 @@ def sources_test(settings: Settings, url: str, kind: str | None, allow_private: 
     try:
         lines = asyncio.run(_dry_run(settings, url, kind, allow_private))
     except SourceError as exc:
-        print(f"Lỗi: {describe(exc.reason)} ({exc.reason}: {exc})", file=sys.stderr)
+        what = describe(exc.reason)
+        print(t("vi", "cli_error", what=what, reason=exc.reason, error=exc), file=sys.stderr)
         return 1
     print("\n".join(lines))
     return 0
@@ -235,7 +247,9 @@ def _item_line(item: ListingItem, tz: ZoneInfo) -> str:
 def _article_lines(article: ParsedArticle, tz: ZoneInfo) -> list[str]:
     body = article.body
     if len(body) > TEST_BODY_CHARS:
-        body = body[:TEST_BODY_CHARS] + f" … (+{len(article.body) - TEST_BODY_CHARS} ký tự)"
+        body = body[:TEST_BODY_CHARS] + t(
+            "vi", "cli_more_chars", n=len(article.body) - TEST_BODY_CHARS
+        )
     lines = [f"title: {article.title}", f"date:  {_when(article.published, tz)}"]
     lines += [f"link:  {article.url}", "", body]
     lines += [f"attachment: {name} {link}" for name, link in article.attachments]

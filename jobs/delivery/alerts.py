@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bot.replies import Button, Inline, Link, Reply, Text
+from jobs.delivery.reply import MAX_CALLBACK_BYTES, Button, Inline, Link, Reply, Text, utf16_len
+from storage.datequery import fmt
 
 SNIPPET_CHARS = 280
 # Titles are capped so an alert is always one message and a digest line stays a line.
@@ -15,26 +17,14 @@ TITLE_CHARS = 500
 DIGEST_TITLE_CHARS = 300
 # Room left under the limit for the digest header and counting slack.
 DIGEST_PART_LIMIT = 3900
-MAX_CALLBACK_BYTES = 64
 UNSUB_PREFIX = "unsub:"  # bot.commands.prefs.unsubscribe_button answers these buttons
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
-_WORDS = {
-    "vi": {
-        "topic": "Chủ đề: ",
-        "every": "Tất cả tin mới",
-        "unsub": "Hủy theo dõi chủ đề này",
-        "digest": "Bản tin ngày {day} ({n} tin)",
-        "cont": "Bản tin ngày {day} (tiếp, {part}/{parts})",
-    },
-    "en": {
-        "topic": "Topic: ",
-        "every": "All new articles",
-        "unsub": "Unsubscribe from this topic",
-        "digest": "Digest for {day} ({n} articles)",
-        "cont": "Digest for {day} (continued, {part}/{parts})",
-    },
-}
+# The words of alerts and digests, for one chat's language; the messages module supplies
+# them (bot.i18n.alert_words): keys topic, every, unsub, digest ({day}, {n}), cont ({day},
+# {part}, {parts}).
+Words = Mapping[str, str]
+WordsFor = Callable[[str | None], Words]
 
 
 @dataclass(frozen=True)
@@ -49,16 +39,12 @@ class AlertArticle:
     body: str
 
 
-def _words(language: str | None) -> dict[str, str]:
-    return _WORDS.get((language or "vi")[:2], _WORDS["vi"])
-
-
 def day_label(article: AlertArticle, tz: ZoneInfo) -> str:
     """The article's date as dd/mm/yyyy in the portal's zone ("" when unknown)."""
     if article.published_at is not None:
-        return article.published_at.astimezone(tz).strftime("%d/%m/%Y")
+        return fmt(article.published_at.astimezone(tz).date())
     if article.local_date is not None:
-        return article.local_date.strftime("%d/%m/%Y")
+        return fmt(article.local_date)
     return ""
 
 
@@ -103,10 +89,9 @@ def alert_reply(
     topic: str,
     subscription_id: int | None,
     tz: ZoneInfo,
-    language: str | None = None,
+    words: Words,
 ) -> Reply:
     """One alert: the matched topic, the linked title, the date, first sentences, a button."""
-    words = _words(language)
     lines: list[list[Inline]] = [
         [Text("🔔 " + words["topic"]), Text(topic or words["every"], bold=True)],
         [_link(_cap(article.title, TITLE_CHARS), article.url)],
@@ -124,8 +109,9 @@ def alert_reply(
 
 
 def visible_length(line: list[Inline]) -> int:
-    """Characters Telegram counts for a line after entity parsing (UTF-16 code units)."""
-    return sum(len(run.text.encode("utf-16-le")) // 2 for run in line)
+    """Characters a line shows, counted as Telegram does (UTF-16 code units): never fewer
+    than the characters another platform counts."""
+    return sum(utf16_len(run.text) for run in line)
 
 
 def _digest_line(article: AlertArticle, topic: str, tz: ZoneInfo) -> list[Inline]:
@@ -144,14 +130,13 @@ def digest_replies(
     *,
     day: str,
     tz: ZoneInfo,
-    language: str | None = None,
+    words: Words,
     limit: int = DIGEST_PART_LIMIT,
 ) -> list[tuple[Reply, list[int]]]:
     """The daily digest as one message, or several when it exceeds `limit`; with row ids each.
 
     `entries` are (delivery id, article, matched topic), oldest first.
     """
-    words = _words(language)
     parts: list[tuple[list[list[Inline]], list[int]]] = []
     lines: list[list[Inline]] = []
     ids: list[int] = []

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import TextIO
 
 from bot.commands import Request, Services, handle, press
 from bot.i18n import pick_language, t
-from bot.replies import Button, Link, Reply
+from jobs.delivery.reply import Button, Link, Reply
 from storage.chats import find_chat
 from storage.db import session_scope
 
@@ -18,8 +18,16 @@ QUIT = {"/quit", "/exit", "quit", "exit"}
 _PRESS = re.compile(r":(\d{1,2})")
 
 
-def _buttons(reply: Reply | None) -> list[Button]:
+def buttons_of(reply: Reply | None) -> list[Button]:
     return [b for row in (reply.buttons if reply else []) for b in row if b.data]
+
+
+@dataclass
+class Screen:
+    """What the chat loop and the console's sender share: the buttons shown last, so ":n"
+    presses a button of the latest reply or alert."""
+
+    buttons: list[Button] = field(default_factory=list)
 
 
 def render(reply: Reply, lang: str = "vi") -> str:
@@ -27,7 +35,7 @@ def render(reply: Reply, lang: str = "vi") -> str:
     out = []
     for line in reply.lines:
         out.append("".join(f"{r.text} <{r.url}>" if isinstance(r, Link) else r.text for r in line))
-    flat = _buttons(reply)
+    flat = buttons_of(reply)
     if flat:
         out.append("  ".join(f"[:{i}] {b.text}" for i, b in enumerate(flat, 1)))
         out.append(t(lang, "console_buttons"))
@@ -49,17 +57,18 @@ def chat_loop(
     chat_id: str = "local",
     language_code: str | None = None,
     prompt: str = "",
+    screen: Screen | None = None,
 ) -> int:
     """Answer each input line until end of input or /quit; returns the exit code."""
+    screen = screen or Screen()
     lang = _language(services, chat_id, language_code)
     print(t(lang, "start"), file=out, end=f"\n{prompt}", flush=True)
-    buttons: list[Button] = []
     for raw in lines:
-        reply = _answer(services, raw.strip(), buttons, chat_id, language_code)
+        reply = _answer(services, raw.strip(), screen.buttons, chat_id, language_code)
         if reply is _QUIT:
             break
         if reply is not None and reply.lines:
-            buttons = _buttons(reply)
+            screen.buttons = buttons_of(reply)
             lang = _language(services, chat_id, language_code)  # /lang may have changed it
             print(render(reply, lang), file=out, end="\n\n", flush=True)
         print(prompt, file=out, end="", flush=True)

@@ -8,9 +8,10 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.i18n import t
-from bot.replies import Button, Inline, Link, Reply, Text
+from jobs.delivery.reply import Button, Inline, Link, Reply, Text
+from storage.datequery import fmt
+from storage.search import MARK_CLOSE, MARK_OPEN  # the marks it wraps matched words in
 
-MARK_OPEN, MARK_CLOSE = "«", "»"  # storage.search wraps matched words in these
 SUMMARY_CHARS = 200
 
 
@@ -31,7 +32,7 @@ class Listed(Protocol):
 
 def fmt_date(day: date) -> str:
     """dd/mm/yyyy, as the portal writes dates."""
-    return f"{day.day:02d}/{day.month:02d}/{day.year:04d}"
+    return fmt(day)
 
 
 def article_day(item: Listed, tz: ZoneInfo) -> date | None:
