@@ -170,6 +170,16 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
             loop.add_signal_handler(sig, stop.set)
 
 
+def alarms_of(channels: list[Channel]) -> dict[str, str]:
+    """Raised alarms of the channels that keep some (a channel may offer `alarms()`)."""
+    raised: dict[str, str] = {}
+    for channel in channels:
+        alarms = getattr(channel, "alarms", None)
+        if callable(alarms):
+            raised.update(alarms())
+    return raised
+
+
 def build_channels(ctx: ChannelContext) -> list[Channel]:
     """Every configured channel of bot.channels, else the fallback (the console)."""
     channels = [c for register in CHANNELS if (c := register(ctx)) is not None]
@@ -219,7 +229,8 @@ async def _serve(ctx: ChannelContext) -> int:
     except OSError as exc:  # the listen port is taken
         return _say_cannot_start(settings, exc)
     routes = [route for channel in channels for route in channel.routes()]
-    web = WebServer(make_app(health=make_health(engine), routes=routes), sock)
+    app = make_app(health=make_health(engine), routes=routes, alarms=lambda: alarms_of(channels))
+    web = WebServer(app, sock)
     senders = [s for channel in channels if (s := channel.sender()) is not None]
     async with contextlib.AsyncExitStack() as stack:
         await web.start()

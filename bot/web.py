@@ -25,12 +25,23 @@ SHUTDOWN_TIMEOUT_SECONDS = 5.0
 HealthCheck = Callable[[], Awaitable[bool]]
 
 
-def make_app(*, health: HealthCheck, routes: Sequence[BaseRoute] = ()) -> Starlette:
-    """GET /healthz, then every channel's routes."""
+def make_app(
+    *,
+    health: HealthCheck,
+    routes: Sequence[BaseRoute] = (),
+    alarms: Callable[[], dict[str, str]] | None = None,
+) -> Starlette:
+    """GET /healthz, then every channel's routes. A channel's alarm (e.g. a Zalo token an
+    admin must renew) shows as "degraded" with its reason: restarting would not fix it."""
 
     async def healthz(_request: Request) -> Response:
         ok = await health()
-        return JSONResponse({"status": "ok" if ok else "unavailable"}, 200 if ok else 503)
+        raised = alarms() if alarms is not None else {}
+        body: dict[str, Any] = {"status": "ok" if ok else "unavailable"}
+        if raised:
+            body["alarms"] = raised
+            body["status"] = "degraded" if ok else body["status"]
+        return JSONResponse(body, 200 if ok else 503)
 
     return Starlette(routes=[Route("/healthz", healthz, methods=["GET"]), *routes])
 

@@ -82,19 +82,18 @@ def come_back(session: Session, *, chat_id: int, reasons: tuple[str, ...]) -> li
 
 
 def undelivered_reasons(
-    session: Session, *, platforms: tuple[str, ...], since: datetime | None = None
+    session: Session, *, platforms: tuple[str, ...] | None = None, since: datetime | None = None
 ) -> list[tuple[str, str, int]]:
     """(platform, reason, count) of deliveries that did not go out, most frequent first."""
     stmt = (
         select(Chat.platform, col(Delivery.error), func.count())
         .join(Chat, col(Chat.id) == Delivery.chat_id)
-        .where(
-            col(Chat.platform).in_(platforms),
-            col(Delivery.state).in_(("failed", "cancelled", "ambiguous")),
-        )
+        .where(col(Delivery.state).in_(("failed", "cancelled", "ambiguous")))
         .group_by(col(Chat.platform), col(Delivery.error))
         .order_by(func.count().desc())
     )
+    if platforms is not None:
+        stmt = stmt.where(col(Chat.platform).in_(platforms))
     if since is not None:
         stmt = stmt.where(Delivery.created_at >= since)
     return [(p, e or "?", int(n)) for p, e, n in session.exec(stmt).all()]

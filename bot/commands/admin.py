@@ -17,7 +17,9 @@ from storage.articles import list_source_states
 from storage.datequery import DAY_TIME_FORMAT
 from storage.deliveries import counts_by_state, enqueue, new_row, pending_by_platform
 from storage.models import Article, Broadcast, Chat, Subscription
+from storage.reach import undelivered_reasons
 
+STATS_REASONS = 8  # most frequent reasons a delivery did not go out, in /stats
 MAX_BROADCAST_CHARS = 3500  # leaves room under Telegram's 4096 and Zalo's splitting
 _TOPIC = re.compile(r"\[([^\]]{1,100})\]\s*(.*)", re.DOTALL)
 
@@ -85,6 +87,10 @@ def stats(ctx: Ctx, _args: str) -> Reply:
         t(lang, "stats_topics", n=_count(ctx, model=Subscription)),
         t(lang, "stats_deliveries") + ", ".join(f"{k} {v}" for k, v in states.items()),
     ]
+    undelivered = undelivered_reasons(ctx.session, since=day_ago)[:STATS_REASONS]
+    if undelivered:
+        lines.append(t(lang, "stats_undelivered"))
+        lines += [f"• {platform}: {reason[:120]} ({n})" for platform, reason, n in undelivered]
     pending = pending_by_platform(ctx.session)
     if pending:
         lines.append(t(lang, "stats_pending") + ", ".join(f"{k} {v}" for k, v in pending.items()))

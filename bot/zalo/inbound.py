@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.alerts import UNSUB_PREFIX, AlertArticle, digest_replies
 from bot.commands import Request, Services, handle, is_paging, press
-from bot.i18n import pick_language, t
-from bot.replies import Inline, Reply, Text
+from bot.i18n import alert_words, pick_language, t
 from bot.zalo.render import ChoiceMemory
-from bot.zalo.results import Result
+from bot.zalo.results import Kind, Result
+from jobs.delivery.alerts import UNSUB_PREFIX, AlertArticle, digest_replies
+from jobs.delivery.reply import Inline, Reply, Text
 from storage import chats, inbound, reach
 from storage.db import session_scope
 from storage.models import Article, Chat
@@ -75,13 +75,21 @@ def from_oa_event(event: dict[str, Any], platform: str) -> Incoming | None:
 
 
 class Sender(Protocol):
-    """What the inbound half needs of a sender."""
+    """What the inbound half needs of a sender (bot.zalo.senders)."""
 
     platform: str
 
-    async def send_reply(self, external_id: str, reply: Reply, lang: str) -> Result:
-        """Send a reply."""
+    def payloads(self, reply: Reply, lang: str) -> list[Any]:
+        """The reply as messages."""
         ...
+
+    async def deliver(self, external_id: str, payload: Any) -> Result:
+        """Send one message."""
+        ...
+
+
+MAX_REPLY_WAIT_SECONDS = 10.0  # a person is waiting: wait out a short rate limit, then send
+MAX_REPLY_TRIES = 3
 
 
 class Inbound:
@@ -119,7 +127,7 @@ class Inbound:
                 await self._take(inc)
             except Exception:
                 log.exception("%s event failed for chat %s", inc.platform, inc.chat_id)
-                await self.sender.send_reply(inc.chat_id, Reply.plain(t("vi", "error")), "vi")
+                await self.reply(inc.chat_id, Reply.plain(t("vi", "error")), "vi")
 
     def _first_time(self, inc: Incoming) -> bool:
         if not inc.event_id:
@@ -150,9 +158,25 @@ class Inbound:
             reply = await self._answer(inc)
         lang = await asyncio.to_thread(self._lang, inc)
         if reply is not None and reply.lines:
-            await self.sender.send_reply(inc.chat_id, reply, lang)
+            await self.reply(inc.chat_id, reply, lang)
         for part in missed:
-            await self.sender.send_reply(inc.chat_id, part, lang)
+            await self.reply(inc.chat_id, part, lang)
+
+    async def reply(self, chat_id: str, reply: Reply, lang: str) -> bool:
+        """Send a reply part by part; a rate-limited part waits (briefly) and goes, never
+        dropped for a limit that pushes in flight caused. False when a part did not go."""
+        for payload in self.sender.payloads(reply, lang):
+            for _try in range(MAX_REPLY_TRIES):
+                result = await self.sender.deliver(chat_id, payload)
+                wait = result.retry_after
+                if result.kind is not Kind.RETRY_AFTER or wait > MAX_REPLY_WAIT_SECONDS:
+                    break
+                await asyncio.sleep(wait)  # the platform said how long
+            if not result.ok:
+                log.warning("%s reply to %s not sent: %s", self.sender.platform, chat_id,
+                            result.reason)  # fmt: skip
+                return False
+        return True
 
     async def _answer(self, inc: Incoming) -> Reply | None:
         text = inc.text.strip()
@@ -176,12 +200,14 @@ class Inbound:
             return pick_language(chat.language if chat else None, None)
 
     def _come_back(self, inc: Incoming) -> list[Reply]:
-        """Reactivate a chat Zalo could not reach (or that unfollowed); its missed alerts."""
+        """Reactivate a chat Zalo could not reach (or that stopped); its missed alerts."""
         with session_scope(self.services.engine) as session:
             chat = chats.find_chat(session, platform=inc.platform, external_id=inc.chat_id)
             if chat is None or chat.id is None:
                 return []
-            was_off = not chat.active and (chat.inactive_reason or "").startswith("zalo")
+            # The user wrote, so Zalo can reach them now, whatever stopped deliveries before
+            # (unfollow, blocked the bot): Zalo users do not type /start to come back.
+            was_off = not chat.active
             if not was_off and chat.unreachable_reason is None:
                 return []
             if was_off:
@@ -211,7 +237,7 @@ def _missed_digest(
     if not entries:
         return []
     day = services.clock().astimezone(services.tz).strftime("%d/%m/%Y")
-    parts = digest_replies(entries, day=day, tz=services.tz, language=lang)
+    parts = digest_replies(entries, day=day, tz=services.tz, words=alert_words(lang))
     head: list[Inline] = [Text(t(lang, "zalo_missed", n=len(entries)))]
     first = parts[0][0]
     return [Reply(lines=[head, *first.lines]), *(reply for reply, _ids in parts[1:])]

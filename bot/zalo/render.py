@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from bot.i18n import t
-from bot.replies import Button, Link, Reply, Text
+from bot.i18n import DEFAULT_LANG, alert_words, t
 from bot.zalo.oa_client import MAX_BUTTON_PAYLOAD, MAX_BUTTON_TITLE, MAX_BUTTONS, OAButton
 from bot.zalo.split import ZALO_MAX_TEXT, split_text
+from jobs.delivery.reply import Button, Link, Reply, Text
 
 MAX_REMEMBERED_CHATS = 50_000
 
@@ -41,9 +41,20 @@ def _url_lines(reply: Reply) -> list[str]:
     return [f"{b.text}: {b.url}" for row in reply.buttons for b in row if b.url and not b.data]
 
 
-def render(reply: Reply, lang: str, *, oa_buttons: bool, limit: int = ZALO_MAX_TEXT) -> Rendered:
+def language_of(reply: Reply) -> str:
+    """The language a push was written in, told by its button labels (a Sender renders
+    without the chat's language; the labels came from the messages module in it)."""
+    english = {t("en", "next"), t("en", "prev"), alert_words("en")["unsub"]}
+    labels = {b.text for row in reply.buttons for b in row}
+    return "en" if labels & english else DEFAULT_LANG
+
+
+def render(
+    reply: Reply, lang: str | None, *, oa_buttons: bool, limit: int = ZALO_MAX_TEXT
+) -> Rendered:
     """Split text plus choices. On the OA, up to MAX_BUTTONS buttons carry the choices (a
     press comes back as the user's message); everywhere the number typed works too."""
+    lang = lang or language_of(reply)
     body = "\n".join([plain_text(reply), *_url_lines(reply)]).strip()
     pressable = _data_buttons(reply)
     choices = [b.data for b in pressable if b.data]

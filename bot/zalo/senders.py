@@ -16,14 +16,13 @@ from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
-from bot.i18n import DEFAULT_LANG
-from bot.replies import Reply
 from bot.zalo.alarms import Alarms
 from bot.zalo.bot_client import ZaloBotClient
 from bot.zalo.oa_client import UNREACHABLE_CODES, OAButton, ZaloOAClient
 from bot.zalo.render import ChoiceMemory, Rendered, render
 from bot.zalo.results import Kind, Result
 from bot.zalo.tokens import ConfigurationAlarm, TokenKeeper
+from jobs.delivery.reply import Reply
 from storage import reach
 from storage.db import session_scope
 from storage.types import utcnow
@@ -83,7 +82,7 @@ class ZaloBotSender:
         self.client = client
         self.choices = choices or ChoiceMemory()
 
-    def payloads(self, reply: Reply, lang: str = DEFAULT_LANG) -> list[Payload]:
+    def payloads(self, reply: Reply, lang: str | None = None) -> list[Payload]:
         """The reply as messages of at most 2,000 characters, choices numbered."""
         return payloads(render(reply, lang, oa_buttons=False))
 
@@ -131,7 +130,7 @@ class ZaloOASender:
         if self.unreachable is not None:
             self.unreachable.pop(external_id, None)
 
-    def payloads(self, reply: Reply, lang: str = DEFAULT_LANG) -> list[Payload]:
+    def payloads(self, reply: Reply, lang: str | None = None) -> list[Payload]:
         """The reply as messages of at most 2,000 characters, OA buttons on the last one."""
         return payloads(render(reply, lang, oa_buttons=True))
 
@@ -162,6 +161,7 @@ class ZaloOASender:
         if not result.ok:
             return await self._failed(external_id, result)
         self.alarms.clear(TOKEN_ALARM)
+        self.alarms.clear(QUOTA_ALARM)  # told once per outage, however long it lasts
         self.choices.remember(external_id, list(payload.choices))
         return result
 
@@ -173,9 +173,7 @@ class ZaloOASender:
         left = self.quota_until - self.monotonic()
         if left > 0:
             return Result(Kind.QUOTA, reason="zalo -211: out of quota (held)", retry_after=left)
-        if self.alarms.active.pop(QUOTA_ALARM, None) is not None:
-            log.warning("Zalo OA quota hold over: sending again")
-        return None
+        return None  # the alarm stays raised until a message goes out again
 
     async def _short_circuit(self, external_id: str) -> Result | None:
         if self.unreachable is None:

@@ -69,6 +69,7 @@ class CsMessage:
     text: str
     buttons: list[dict[str, str]]
     message_id: str
+    at: float = 0.0  # time.monotonic() when accepted
 
 
 class OAError(Exception):
@@ -315,7 +316,8 @@ class FakeZaloOA:
             if self.quota is not None:
                 self.quota -= 1
             buttons = (message.get("attachment") or {}).get("payload", {}).get("buttons", [])
-            sent = CsMessage(user_id, message["text"], buttons, f"{next(self._ids):032x}")
+            msg_id = f"{next(self._ids):032x}"
+            sent = CsMessage(user_id, message["text"], buttons, msg_id, mono)
             self.sent.append(sent)
             if self.expire_tokens_after is not None and len(self.sent) >= self.expire_tokens_after:
                 self.expire_tokens_after = None

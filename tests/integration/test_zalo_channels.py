@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.replies import Reply
 from bot.zalo.results import Kind
+from jobs.delivery.reply import Reply
 from storage.db import session_scope
 from storage.models import Chat
 from tests.bot_articles import seed_corpus
@@ -133,6 +133,9 @@ async def test_quota_holds_the_queue_and_tells_the_admins_once(world: ZaloWorld)
     assert [r.kind for r in results] == [Kind.QUOTA] * 3
     assert len(w.oa.errors) == 1  # held: one -211, then no more calls
     assert len([m for m in w.alarms.told if "quota" in m]) == 1
+    w.oa_sender.quota_until = 0.0  # an hour later Zalo is asked again: still out
+    assert (await w.oa_sender.send_reply("u1", Reply.plain("b"), "vi")).kind is Kind.QUOTA
+    assert len([m for m in w.alarms.told if "quota" in m]) == 1  # not told twice
     w.oa.quota = 10
     w.oa_sender.quota_until = 0.0  # the hold is over
     assert (await w.oa_sender.send_reply("u1", Reply.plain("e"), "vi")).ok
@@ -230,3 +233,16 @@ def test_zalo_secrets_are_redacted(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert s.zalo_admin_ids == ["84901", "84902"] and not s.zalo_oa_configured
     monkeypatch.setenv("ZALO_APP_ID", "1")
     assert Settings().zalo_oa_configured
+
+
+async def test_a_rate_limited_reply_waits_and_is_sent_not_dropped(world: ZaloWorld) -> None:
+    from tests.fakes.zalo_bot_api import Limits
+
+    w = world
+    w.bot.limits = Limits(global_per_second=200, chat_per_second=1)
+    w.bot.webhook = {"url": w.url("/zalo-bot/webhook"), "secret_token": BOT_SECRET}
+    for text in ("trợ giúp", "tin mới"):
+        assert (await asyncio.to_thread(w.bot.deliver, w.bot.update("c5", text))).status_code == 200
+    await w.settle()
+    assert len(w.bot.texts_to("c5")) == 2
+    assert [code for _m, code, _d in w.bot.rejected] == [429]  # the second waited its turn

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 
 from bot.commands import Services
-from bot.ratelimit import RateLimiter
+from bot.flood import RateLimiter
 from bot.web import WebServer, bind
 from bot.zalo.alarms import Alarms
 from bot.zalo.bot_client import ZaloBotClient

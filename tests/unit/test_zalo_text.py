@@ -7,9 +7,9 @@ import re
 import pytest
 
 from bot.commands.words import as_command
-from bot.replies import Button, Link, Reply, Text
 from bot.zalo.render import ChoiceMemory, render
 from bot.zalo.split import split_text
+from jobs.delivery.reply import Button, Link, Reply, Text
 
 URL = "https://thuathienhue.gov.vn/vi-vn/Thong-tin-tong-hop/tid/Quy-che-dan-chu/newsid/ABC123"
 
@@ -101,7 +101,7 @@ def test_telegram_and_the_console_understand_the_words_too(sqlite_engine: object
     from sqlalchemy.engine import Engine
 
     from bot.commands import Request, Services, handle
-    from bot.ratelimit import RateLimiter
+    from bot.flood import RateLimiter
     from tests.bot_articles import seed_corpus
 
     assert isinstance(sqlite_engine, Engine)
@@ -116,3 +116,12 @@ def test_telegram_and_the_console_understand_the_words_too(sqlite_engine: object
         assert help_reply is not None and "/latest" in str(help_reply.lines)
     group = Request(platform="telegram", chat_id="-5", text="tin mới", chat_kind="group")
     assert handle(services, group) is None  # in groups only slash commands are answered
+
+
+def test_a_push_is_rendered_in_its_own_language() -> None:
+    from bot.i18n import alert_words
+
+    english = Reply(lines=[[Text("🔔 New")]], buttons=[[Button(alert_words("en")["unsub"], "u:1")]])
+    assert "Reply with a number" in render(english, None, oa_buttons=False).texts[0]
+    vietnamese = Reply(lines=[[Text("🔔")]], buttons=[[Button(alert_words("vi")["unsub"], "u:1")]])
+    assert "Trả lời bằng một số" in render(vietnamese, None, oa_buttons=False).texts[0]
