@@ -47,6 +47,7 @@ from jobs.delivery.outbound import (
     Sent,
     TemporaryFailure,
 )
+from jobs.delivery.pacing import RateLimiter
 from jobs.delivery.reply import Reply
 from storage import reach
 from storage.db import session_scope
@@ -77,6 +78,11 @@ def to_outcome(result: Result, *, window_gone: bool) -> Outcome:
     return PermanentFailure(reason)
 
 
+def pacer_for(limits: Limits) -> RateLimiter:
+    """The one limiter of an account: the dispatcher's pushes and the channel's replies."""
+    return RateLimiter(global_rate=limits.global_rate, private_interval=limits.chat_interval)
+
+
 class BotPushSender:
     """The Bot Platform's `jobs.delivery.outbound.Sender`."""
 
@@ -85,6 +91,7 @@ class BotPushSender:
 
     def __init__(self, sender: ZaloBotSender) -> None:
         self.inner = sender
+        self.pacer = pacer_for(self.limits)
 
     def render(self, reply: Reply) -> list[Any]:
         """Plain-text messages of at most 2,000 characters, choices numbered."""
@@ -109,6 +116,7 @@ class OAPushSender:
 
     def __init__(self, sender: ZaloOASender) -> None:
         self.inner = sender
+        self.pacer = pacer_for(self.limits)
 
     def render(self, reply: Reply) -> list[Any]:
         """Messages of at most 2,000 characters, OA buttons on the last."""
@@ -148,7 +156,13 @@ class ZaloBotChannel:
         self.zalo = ZaloBotSender(self.client, choices)
         self._sender = BotPushSender(self.zalo)
         admins = frozenset(s.zalo_admin_ids)
-        self.inbound = Inbound(ctx.services(True), self.zalo, choices=choices, admin_ids=admins)
+        self.inbound = Inbound(
+            ctx.services(True),
+            self.zalo,
+            choices=choices,
+            admin_ids=admins,
+            pacer=self._sender.pacer,
+        )
         self.queue = EventQueue(self.inbound.take)
         self._stop = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
@@ -224,6 +238,7 @@ class ZaloOAChannel:
             choices=choices,
             admin_ids=frozenset(s.zalo_admin_ids),
             on_reachable=self.zalo.reachable_again,
+            pacer=self._sender.pacer,
         )
         self.queue = EventQueue(self.inbound.take)
 

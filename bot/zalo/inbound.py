@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from bot.i18n import alert_words, pick_language, t
 from bot.zalo.render import ChoiceMemory
 from bot.zalo.results import Kind, Result
 from jobs.delivery.alerts import UNSUB_PREFIX, AlertArticle, digest_replies
+from jobs.delivery.pacing import RateLimiter
 from jobs.delivery.reply import Inline, Reply, Text
 from storage import chats, inbound, reach
 from storage.db import session_scope
@@ -104,9 +106,11 @@ class Inbound:
         admin_ids: frozenset[str] = frozenset(),
         on_reachable: Callable[[str], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        pacer: RateLimiter | None = None,
     ) -> None:
         self.services, self.sender, self.choices = services, sender, choices
         self.admin_ids, self.on_reachable, self.clock = admin_ids, on_reachable, clock
+        self.pacer = pacer  # the account's one budget, shared with its pushes
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.handled = 0
 
@@ -163,20 +167,34 @@ class Inbound:
             await self.reply(inc.chat_id, part, lang)
 
     async def reply(self, chat_id: str, reply: Reply, lang: str) -> bool:
-        """Send a reply part by part; a rate-limited part waits (briefly) and goes, never
-        dropped for a limit that pushes in flight caused. False when a part did not go."""
+        """Send a reply part by part, from the account's one budget (ahead of pushes); a
+        rate-limited part waits its turn and goes, never dropped. False when a part did not."""
         for payload in self.sender.payloads(reply, lang):
             for _try in range(MAX_REPLY_TRIES):
-                result = await self.sender.deliver(chat_id, payload)
+                result = await self._paced(chat_id, payload)
                 wait = result.retry_after
                 if result.kind is not Kind.RETRY_AFTER or wait > MAX_REPLY_WAIT_SECONDS:
                     break
-                await asyncio.sleep(wait)  # the platform said how long
+                if self.pacer is not None:
+                    self.pacer.pause_chat(chat_id, time.monotonic() + wait)
+                else:
+                    await asyncio.sleep(wait)  # the platform said how long
             if not result.ok:
                 log.warning("%s reply to %s not sent: %s", self.sender.platform, chat_id,
                             result.reason)  # fmt: skip
                 return False
         return True
+
+    async def _paced(self, chat_id: str, payload: Any) -> Result:
+        pacer = self.pacer
+        if pacer is None:
+            return await self.sender.deliver(chat_id, payload)
+        await _turn(pacer, chat_id)
+        ticket = pacer.begin(chat_id, group=False, now=time.monotonic())
+        try:
+            return await self.sender.deliver(chat_id, payload)
+        finally:
+            pacer.finish(ticket, now=time.monotonic())
 
     async def _answer(self, inc: Incoming) -> Reply | None:
         text = inc.text.strip()
@@ -221,6 +239,19 @@ class Inbound:
 
 
 _REASONS = ("zalo -230", "zalo -213")
+
+
+async def _turn(pacer: RateLimiter, chat_id: str) -> None:
+    """Wait until a reply may go (ahead of pushes: they yield while a person waits)."""
+    pacer.replies_waiting += 1
+    try:
+        while True:
+            delay = pacer.wait(chat_id, group=False, now=time.monotonic(), priority=True)
+            if delay <= 0:
+                return
+            await asyncio.sleep(delay)  # a time window, not an event: nothing to await
+    finally:
+        pacer.replies_waiting -= 1
 
 
 def _missed_digest(

@@ -173,3 +173,28 @@ async def test_quota_holds_the_zalo_queue_and_resumes_by_itself(world: ZaloWorld
     await worker.run_until_done(limit_seconds=60)
     assert states(w.engine) == {"sent": 5}
     assert len([m for m in w.alarms.told if "quota" in m]) == 1  # told once
+
+
+async def test_replies_and_a_fan_out_share_one_budget_without_429(engine: Engine) -> None:
+    from tests.fakes.zalo_bot_api import Limits
+    from tests.integration.zaloworld import BOT_SECRET
+
+    async with zalo_world(engine, bot_limits=Limits(global_per_second=22, chat_per_second=5)) as w:
+        seed_chats(w.engine, 150, first_ext=BOT_FIRST, platform="zalo_bot")
+        w.bot.known_chats.update(str(BOT_FIRST + i) for i in range(150))
+        push = BotPushSender(w.bot_sender)
+        w.bot_inbound.pacer = push.pacer  # as ZaloBotChannel wires it
+        w.bot.webhook = {"url": w.url("/zalo-bot/webhook"), "secret_token": BOT_SECRET}
+        publish(w.engine, "Thông báo của Tỉnh ủy", now=utcnow())
+        worker = Dispatcher(engine=w.engine, senders=[push], tz=VN, words=alert_words)
+        fan_out = asyncio.create_task(worker.run_until_done(limit_seconds=120))
+        assert await asyncio.to_thread(w.bot.wait_for_sent, 40)  # mid fan-out
+        users = [f"user-{i}" for i in range(20)]
+        for user in users:
+            update = w.bot.update(user, "trợ giúp")
+            assert (await asyncio.to_thread(w.bot.deliver, update)).status_code == 200
+        await w.settle()
+        assert all(len(w.bot.texts_to(u)) == 1 for u in users)  # every command answered
+        await fan_out
+        assert states(w.engine) == {"sent": 150}
+        assert [code for _m, code, _d in w.bot.rejected] == []  # 0 x 429 in total
