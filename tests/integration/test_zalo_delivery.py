@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -18,7 +19,7 @@ from bot.settings import Settings
 from bot.telegram.client import TelegramClient
 from bot.telegram.sender import TelegramSender
 from bot.zalo.channel import BotPushSender, OAPushSender
-from jobs.delivery.dispatcher import Dispatcher
+from jobs.delivery.dispatcher import CONFIGURATION_PAUSE_SECONDS, Dispatcher
 from storage.db import session_scope
 from storage.models import Chat, Delivery
 from storage.types import utcnow
@@ -48,9 +49,14 @@ def dispatcher(w: ZaloWorld, *extra: object) -> Dispatcher:
 BOT_FIRST = 6000  # seed_chats finds rows by external id: keep the surfaces' ids apart
 
 
-def oa_dispatcher(w: ZaloWorld) -> Dispatcher:
+def oa_dispatcher(w: ZaloWorld, *, later: float = 0.0) -> Dispatcher:
+    """A dispatcher for the OA; `later` seconds ahead of the wall clock."""
     return Dispatcher(
-        engine=w.engine, senders=[OAPushSender(w.oa_sender)], tz=VN, words=alert_words
+        engine=w.engine,
+        senders=[OAPushSender(w.oa_sender)],
+        tz=VN,
+        words=alert_words,
+        clock=lambda: utcnow() + timedelta(seconds=later),
     )
 
 
@@ -198,3 +204,32 @@ async def test_replies_and_a_fan_out_share_one_budget_without_429(engine: Engine
         await fan_out
         assert states(w.engine) == {"sent": 150}
         assert [code for _m, code, _d in w.bot.rejected] == []  # 0 x 429 in total
+
+
+async def test_a_refused_refresh_keeps_every_delivery_until_a_new_token(world: ZaloWorld) -> None:
+    from bot.zalo.tokens import TokenKeeper
+
+    w = world
+    seed_chats(w.engine, 3, first_ext=5000, platform="zalo")
+    for i in range(3):
+        w.oa.follow(str(5000 + i))
+    for token in w.oa.live_refresh_tokens():  # the stored token was spent elsewhere
+        w.oa.refresh_tokens[token] = (w.oa.refresh_tokens[token][0], True)
+    publish(w.engine, "Thông báo", now=utcnow())
+    await oa_dispatcher(w).run_until_idle(limit_seconds=30)
+    assert states(w.engine) == {"pending": 3}  # nothing lost, nothing failed
+    assert "zalo-token" in w.alarms.active and w.oa.sent == []
+    fixed = TokenKeeper(  # the admin pastes a new ZALO_REFRESH_TOKEN and restarts
+        w.engine,
+        app_id=w.oa.app_id,
+        app_secret=w.oa.app_secret,
+        oauth_url=w.oa.url,
+        first_refresh_token=w.oa.issue_refresh_token(),
+        clock=w.clock.dt,
+    )
+    fixed.seed()
+    w.oa_sender.keeper = fixed
+    # Rows wait out the core's configuration pause (5 minutes), then go.
+    await oa_dispatcher(w, later=CONFIGURATION_PAUSE_SECONDS + 1).run_until_done(limit_seconds=30)
+    assert states(w.engine) == {"sent": 3} and len(w.oa.sent) == 3
+    assert "zalo-token" not in w.alarms.active
