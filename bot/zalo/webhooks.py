@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -21,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.web import read_json_body
 from bot.zalo.inbound import Incoming, from_bot_update, from_oa_event
 from bot.zalo.signature import (
     BOT_SECRET_HEADER,
@@ -87,7 +87,8 @@ class EventQueue:
                 self.queue.task_done()
 
 
-async def _body(request: Request) -> bytes | None:
+async def _raw_body(request: Request) -> bytes | None:
+    """The raw bytes (the OA signs them as sent), or None past MAX_BODY_BYTES."""
     body = bytearray()
     async for chunk in request.stream():  # stop reading at the cap, not after it
         body += chunk
@@ -103,13 +104,10 @@ def bot_webhook_route(*, secret: str, queue: EventQueue, platform: str) -> Route
         if not bot_secret_ok(request.headers.get(BOT_SECRET_HEADER), secret):
             log.warning("zalo bot webhook refused: wrong or missing secret header")
             return Response(status_code=403)
-        body = await _body(request)
-        if body is None:
-            return Response(status_code=413)
-        try:
-            update = unwrap_bot_update(json.loads(body))
-        except ValueError:
-            return Response(status_code=400)
+        data = await read_json_body(request, MAX_BODY_BYTES)
+        if isinstance(data, Response):
+            return data  # 413 or 400
+        update = unwrap_bot_update(data)
         if update is None:
             return Response(status_code=400)
         inc = from_bot_update(update, platform)
@@ -131,7 +129,7 @@ def oa_webhook_route(
     """POST /zalo/webhook."""
 
     async def webhook(request: Request) -> Response:
-        body = await _body(request)
+        body = await _raw_body(request)
         if body is None:
             return Response(status_code=413)
         checked = check_oa_event(

@@ -246,3 +246,22 @@ async def test_a_rate_limited_reply_waits_and_is_sent_not_dropped(world: ZaloWor
     await w.settle()
     assert len(w.bot.texts_to("c5")) == 2
     assert [code for _m, code, _d in w.bot.rejected] == [429]  # the second waited its turn
+
+
+async def test_bad_webhook_bodies_get_clear_statuses(world: ZaloWorld) -> None:
+    import httpx
+
+    w = world
+    secret = {"X-Bot-Api-Secret-Token": BOT_SECRET}
+    async with httpx.AsyncClient() as client:
+        bot_url, oa_url = w.url("/zalo-bot/webhook"), w.url("/zalo/webhook")
+        assert (await client.post(bot_url, content=b"{", headers=secret)).status_code == 400
+        assert (await client.post(bot_url, json=[1], headers=secret)).status_code == 400
+        big = b"x" * 300_000
+        assert (await client.post(bot_url, content=big, headers=secret)).status_code == 413
+        assert (await client.post(oa_url, content=big)).status_code == 413
+        garbage = {"X-ZEvent-Signature": "mac=" + "0" * 64}
+        assert (await client.post(oa_url, content=b"not json", headers=garbage)).status_code == 400
+        assert (await client.post(oa_url, content=b"{}")).status_code == 401  # no signature
+    await w.settle()
+    assert w.oa.sent == [] and w.bot.sent == []
