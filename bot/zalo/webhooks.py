@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import zlib
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
@@ -41,31 +42,44 @@ WORKERS = 4
 
 
 class EventQueue:
-    """A bounded queue of Incoming events and the workers that take them in."""
+    """Bounded lanes of Incoming events, one worker each; a chat always uses the same lane,
+    so its events are handled in the order they came (/lang en, then /help)."""
 
     def __init__(
-        self, take: Callable[[Incoming], Awaitable[None]], *, size: int = QUEUE_SIZE
+        self,
+        take: Callable[[Incoming], Awaitable[None]],
+        *,
+        size: int = QUEUE_SIZE,
+        lanes: int = WORKERS,
     ) -> None:
         self.take = take
-        self.queue: asyncio.Queue[Incoming] = asyncio.Queue(size)
+        self.lanes: list[asyncio.Queue[Incoming]] = [
+            asyncio.Queue(max(1, size // lanes)) for _ in range(lanes)
+        ]
         self._workers: list[asyncio.Task[None]] = []
 
+    @property
+    def pending(self) -> int:
+        """Events waiting in all lanes."""
+        return sum(lane.qsize() for lane in self.lanes)
+
     def put(self, inc: Incoming) -> bool:
-        """Queue an event; False when the queue is full (the webhook then answers 503)."""
+        """Queue an event; False when its lane is full (the webhook then answers 503)."""
+        lane = self.lanes[zlib.crc32(inc.chat_id.encode()) % len(self.lanes)]
         try:
-            self.queue.put_nowait(inc)
+            lane.put_nowait(inc)
         except asyncio.QueueFull:
             return False
         return True
 
-    def start(self, workers: int = WORKERS) -> None:
-        """Start the workers on the running loop."""
+    def start(self) -> None:
+        """Start one worker per lane on the running loop."""
         self._workers = [
-            asyncio.create_task(self._work(), name="zalo-events") for _ in range(workers)
+            asyncio.create_task(self._work(lane), name="zalo-events") for lane in self.lanes
         ]
 
     async def stop(self) -> None:
-        """Stop the workers (queued events not yet started stay unhandled; Zalo resends)."""
+        """Stop the workers (queued events not yet started stay unhandled)."""
         for task in self._workers:
             task.cancel()
         for task in self._workers:
@@ -74,17 +88,18 @@ class EventQueue:
 
     async def join(self) -> None:
         """Wait until every queued event was handled (tests)."""
-        await self.queue.join()
+        for lane in self.lanes:
+            await lane.join()
 
-    async def _work(self) -> None:
+    async def _work(self, lane: asyncio.Queue[Incoming]) -> None:
         while True:
-            inc = await self.queue.get()
+            inc = await lane.get()
             try:
                 await self.take(inc)
             except Exception:  # Inbound.take logs its own failures; this is the last guard
                 log.exception("zalo event worker failed")
             finally:
-                self.queue.task_done()
+                lane.task_done()
 
 
 async def _raw_body(request: Request) -> bytes | None:

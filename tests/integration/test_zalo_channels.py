@@ -207,7 +207,7 @@ async def test_a_signed_event_is_answered_at_once_even_when_work_is_stuck(
     started = loop.time()
     response = await asyncio.to_thread(w.oa.post_event, w.url("/zalo/webhook"), event)
     assert response.status_code == 200 and loop.time() - started < 2.0
-    assert w.oa_queue.queue.qsize() == 1
+    assert w.oa_queue.pending == 1
     w.oa_queue.start()
     await w.settle()
     assert len(w.oa.texts_to("u1")) == 1
@@ -265,3 +265,14 @@ async def test_bad_webhook_bodies_get_clear_statuses(world: ZaloWorld) -> None:
         assert (await client.post(oa_url, content=b"{}")).status_code == 401  # no signature
     await w.settle()
     assert w.oa.sent == [] and w.bot.sent == []
+
+
+async def test_a_chats_events_are_handled_in_order(world: ZaloWorld) -> None:
+    w = world
+    w.bot.webhook = {"url": w.url("/zalo-bot/webhook"), "secret_token": BOT_SECRET}
+    for text in ("/lang en", "/help", "/lang vi", "/help"):
+        assert (await asyncio.to_thread(w.bot.deliver, w.bot.update("c7", text))).status_code == 200
+    await w.settle()
+    texts = w.bot.texts_to("c7")
+    assert len(texts) == 4
+    assert "Commands" in texts[1] and "Các lệnh" in texts[3]
