@@ -9,10 +9,13 @@ from __future__ import annotations
 from bot.channel import Registration
 from bot.console import channel as console
 from bot.telegram import channel as telegram
+from bot.zalo import channel as zalo
 
 # Each returns its channel when configured (token, credentials), else None.
 CHANNELS: list[Registration] = [
     telegram.register,
+    zalo.register_bot,
+    zalo.register_oa,
 ]
 
 # Started when none of CHANNELS is configured: the bot answers in this terminal.

@@ -26,6 +26,7 @@ from storage.backfill import list_backfills
 from storage.datequery import DAY_TIME_FORMAT
 from storage.db import make_engine, session_scope, upgrade
 from storage.deliveries import pending_by_platform
+from storage.reach import undelivered_reasons
 from storage.types import utcnow
 
 T = TypeVar("T")
@@ -138,9 +139,14 @@ def queue_list(settings: Settings, lang: str = CLI_LANG) -> int:
     pending = _read(settings, pending_by_platform)
     if not pending:
         print(t(lang, "cli_queue_empty"))
-        return 0
-    header = t(lang, "cli_queue_header").split(",")
-    print(_table(header, [[platform, str(n)] for platform, n in pending.items()]))
+    else:
+        header = t(lang, "cli_queue_header").split(",")
+        print(_table(header, [[platform, str(n)] for platform, n in pending.items()]))
+    undelivered = _read(settings, lambda session: undelivered_reasons(session))
+    if undelivered:  # every delivery that did not go out, with its reason (Zalo's -230, ...)
+        header = t(lang, "cli_undelivered_header").split(",")
+        print()
+        print(_table(header, [[p, r[:100], str(n)] for p, r, n in undelivered]))
     return 0
 
 

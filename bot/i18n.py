@@ -291,11 +291,19 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "stats_topics": {"vi": "Chủ đề đăng ký: {n}", "en": "Subscribed topics: {n}"},
     "stats_deliveries": {"vi": "Gửi tin 24 giờ qua: ", "en": "Deliveries in 24 hours: "},
+    "stats_undelivered": {
+        "vi": "Chưa gửi được trong 24 giờ qua, theo lý do:",
+        "en": "Not delivered in 24 hours, by reason:",
+    },
     "stats_pending": {
         "vi": "Đang chờ gửi theo nền tảng: ",
         "en": "Waiting to be sent, by platform: ",
     },
     "cli_queue_header": {"vi": "nền tảng,đang chờ", "en": "platform,pending"},
+    "cli_undelivered_header": {
+        "vi": "nền tảng,lý do chưa gửi được,số tin",
+        "en": "platform,why not delivered,deliveries",
+    },
     "cli_queue_empty": {"vi": "Không có tin nào đang chờ gửi.", "en": "Nothing is waiting."},
     "cli_reason_http": {
         "vi": "máy chủ trả lỗi HTTP {code}",
@@ -470,6 +478,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "console_buttons": {
         "vi": "Gõ :số để bấm nút, ví dụ :1",
         "en": "Type :number to press a button, e.g. :1",
+    },
+    "zalo_choices": {
+        "vi": "Trả lời bằng một số để chọn:",
+        "en": "Reply with a number to choose:",
+    },
+    "zalo_missed": {
+        "vi": "Trong thời gian bot không gửi được tin cho bạn, có {n} thông báo:",
+        "en": "While the bot could not reach you, {n} alerts came:",
     },
     **{
         # Issue 11: admins, access, broadcasts, stats, sources, console.

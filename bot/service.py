@@ -269,6 +269,16 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
             loop.add_signal_handler(sig, stop.set)
 
 
+def alarms_of(channels: list[Channel]) -> dict[str, str]:
+    """Raised alarms of the channels that keep some (a channel may offer `alarms()`)."""
+    raised: dict[str, str] = {}
+    for channel in channels:
+        alarms = getattr(channel, "alarms", None)
+        if callable(alarms):
+            raised.update(alarms())
+    return raised
+
+
 def build_channels(ctx: ChannelContext) -> list[Channel]:
     """Every configured channel of bot.channels, else the fallback (the console)."""
     channels = [c for register in CHANNELS if (c := register(ctx)) is not None]
@@ -337,7 +347,8 @@ async def _serve(ctx: ChannelContext) -> int:
     supervisor = Supervisor()
     watched: list[Watched] = []  # filled once the scheduler has read the sources file
     health = make_health(engine, supervisor=supervisor, sources=watched, settings=settings)
-    web = WebServer(make_app(health=health, routes=routes), sock)
+    app = make_app(health=health, routes=routes, alarms=lambda: alarms_of(channels))
+    web = WebServer(app, sock)
     senders = [s for channel in channels if (s := channel.sender()) is not None]
     watch_services = ctx.services(True)
     watch_services.edit_message = _editor(channels)

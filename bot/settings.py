@@ -50,6 +50,18 @@ class Settings(BaseSettings):
     access_mode: Literal["open", "approval"] = "open"
     log_format: Literal["text", "json"] = "text"
     source_alarm_failures: int = Field(default=3, ge=1)
+    # Zalo (issue 9): bot accounts (Zalo Bot Platform) and Official Accounts.
+    zalo_bot_token: SecretStr | None = None
+    zalo_bot_api_url: HttpUrl = HttpUrl("https://bot-api.zaloplatforms.com")
+    zalo_bot_webhook_url: HttpUrl | None = None
+    zalo_bot_webhook_secret: SecretStr | None = None
+    zalo_app_id: str | None = None
+    zalo_app_secret: SecretStr | None = None
+    zalo_oa_secret_key: SecretStr | None = None
+    zalo_refresh_token: SecretStr | None = None
+    zalo_api_url: HttpUrl = HttpUrl("https://openapi.zalo.me")
+    zalo_oauth_url: HttpUrl = HttpUrl("https://oauth.zaloapp.com")
+    zalo_admin_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @field_validator("database_url")
     @classmethod
@@ -90,6 +102,20 @@ class Settings(BaseSettings):
             return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
         return value
 
+    @field_validator("zalo_admin_ids", mode="before")
+    @classmethod
+    def _split_zalo_ids(cls, value: object) -> object:
+        # Zalo user ids are long digit strings: kept as text, never as numbers.
+        if isinstance(value, str):
+            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+        return value
+
+    @property
+    def zalo_oa_configured(self) -> bool:
+        """True when every setting the Official Account channel needs is present."""
+        held = (self.zalo_app_secret, self.zalo_oa_secret_key, self.zalo_refresh_token)
+        return bool(self.zalo_app_id) and all(s is not None for s in held)
+
     @property
     def tz(self) -> ZoneInfo:
         """The portal's time zone as a ZoneInfo."""
@@ -98,7 +124,15 @@ class Settings(BaseSettings):
     @property
     def secrets(self) -> list[str]:
         """Every secret value that is set, for the log filter to blank out."""
-        held = (self.telegram_bot_token, self.telegram_webhook_secret)
+        held = (
+            self.telegram_bot_token,
+            self.telegram_webhook_secret,
+            self.zalo_bot_token,
+            self.zalo_bot_webhook_secret,
+            self.zalo_app_secret,
+            self.zalo_oa_secret_key,
+            self.zalo_refresh_token,
+        )
         return [s.get_secret_value() for s in held if s is not None and s.get_secret_value()]
 
 

@@ -30,14 +30,24 @@ SHUTDOWN_TIMEOUT_SECONDS = 5.0
 HealthCheck = Callable[[], Awaitable[bool | dict[str, Any]]]
 
 
-def make_app(*, health: HealthCheck, routes: Sequence[BaseRoute] = ()) -> Starlette:
-    """GET /healthz, then every channel's routes."""
+def make_app(
+    *,
+    health: HealthCheck,
+    routes: Sequence[BaseRoute] = (),
+    alarms: Callable[[], dict[str, str]] | None = None,
+) -> Starlette:
+    """GET /healthz, then every channel's routes. A channel's alarm (e.g. a Zalo token an
+    admin must renew) shows as "degraded" with its reason: restarting would not fix it."""
 
     async def healthz(_request: Request) -> Response:
         result = await health()
         if isinstance(result, bool):
             result = {"status": "ok" if result else "unavailable"}
-        return JSONResponse(result, 200 if result.get("status") == "ok" else 503)
+        raised = alarms() if alarms is not None else {}
+        ok = result.get("status") == "ok"
+        if raised:
+            result = {**result, "alarms": raised, "status": "degraded" if ok else result["status"]}
+        return JSONResponse(result, 200 if ok else 503)
 
     return Starlette(routes=[Route("/healthz", healthz, methods=["GET"]), *routes])
 

@@ -127,6 +127,10 @@ class Chat(SQLModel, table=True):
     created_at: datetime = _utc(default_factory=utcnow)
     # approved | pending | rejected (ACCESS_MODE=approval: a new chat waits for an admin)
     access: str = Field(default="approved", max_length=16)
+    # Zalo OA: proactive messages cannot reach the chat (-230 window, -213 not following);
+    # alerts still queue and fail with this reason until the user writes again.
+    unreachable_reason: str | None = None
+    unreachable_since: datetime | None = _utc(default=None)
 
 
 class Subscription(SQLModel, table=True):
@@ -239,3 +243,35 @@ class SendPace(SQLModel, table=True):
     # Seconds since the epoch (the database's clock on PostgreSQL): arithmetic in one UPDATE
     # on both databases, which an interval on a SQLite text timestamp would not allow.
     next_at: float = 0.0
+
+
+class ZaloToken(SQLModel, table=True):
+    """One Zalo OA token pair; the newest row with `used_at` unset is the live one.
+
+    A refresh token works once: the row that refreshed is marked used in the same transaction
+    that stores its successor, so a crash can never leave only a spent token behind.
+    """
+
+    __tablename__ = "zalo_tokens"
+    __table_args__ = (Index("ix_zalo_tokens_app_used", "app_id", "used_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    app_id: str = Field(max_length=64)
+    access_token: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    refresh_token: str = Field(sa_column=Column(Text, nullable=False))
+    expires_at: datetime | None = _utc(default=None)  # of the access token
+    created_at: datetime = _utc(default_factory=utcnow)
+    used_at: datetime | None = _utc(default=None)  # when its refresh token was spent
+    failure: str | None = None  # a permanent refresh failure: the configuration alarm
+
+
+class InboundEvent(SQLModel, table=True):
+    """An inbound event already taken in (Zalo retries webhooks; getUpdates has no offset)."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (UniqueConstraint("platform", "event_id", name="uq_inbound_events"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    event_id: str = Field(max_length=128)
+    received_at: datetime = _utc(default_factory=utcnow, index=True)

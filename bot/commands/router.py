@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot.commands import access, admin, broadcasts, by_source, lists, prefs, stats
 from bot.commands.base import Command, Ctx, Request, Services, split_command
+from bot.commands.words import as_command
 from bot.flood import Verdict
 from bot.i18n import pick_language, t
 from jobs import metrics
@@ -76,6 +77,9 @@ class Route:
 def _route(req: Request) -> Route | None:
     parsed = split_command(req.text)
     text = req.text.strip()
+    if parsed is None and req.chat_kind == "private":
+        spoken = as_command(text)  # "tìm quy chế dân chủ" is /search, on every platform
+        parsed = split_command(spoken) if spoken is not None else None
     if parsed is None and req.chat_kind != "private":
         return None  # in groups the bot only answers commands ("/path/to/x" is chatter)
     if parsed is None and text.startswith("/"):

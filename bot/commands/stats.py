@@ -14,8 +14,12 @@ from jobs.delivery.reply import Inline, Reply, Text
 from storage.articles import list_source_states
 from storage.deliveries import counts_by_state
 from storage.models import Article, Chat, Delivery, Subscription
+from storage.reach import undelivered_reasons
 
 QUEUED = ("pending", "sending")
+
+
+STATS_REASONS = 8  # most frequent reasons a delivery did not go out, in /stats
 
 
 def _count(ctx: Ctx, model: Any, *where: Any) -> int:
@@ -76,6 +80,10 @@ def stats(ctx: Ctx, _args: str) -> Reply:
         ),
         t(lang, "stats_sources", ok=len(sources) - bad, bad=bad),
     ]
+    undelivered = undelivered_reasons(ctx.session, since=now - timedelta(days=1))[:STATS_REASONS]
+    if undelivered:
+        lines.append(t(lang, "stats_undelivered"))
+        lines += [f"• {platform}: {reason[:120]} ({n})" for platform, reason, n in undelivered]
     out: list[list[Inline]] = [[Text(t(lang, "stats_title"), bold=True)]]
     out += [[Text(line)] for line in lines]
     return Reply(lines=out)

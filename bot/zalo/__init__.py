@@ -1,0 +1,1 @@
+"""Zalo channels: bot accounts (Zalo Bot Platform) and Official Accounts (OA Open API)."""
