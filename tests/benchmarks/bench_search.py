@@ -2,7 +2,8 @@
 
 Run: `make bench`, or `pytest tests/benchmarks/bench_search.py -s -o addopts=""`.
 Env: BENCH_SIZES (comma list, default "100000"; "100000,1000000" adds 1M, whose first
-build takes 15-25 minutes per database on 2 cores and 2-3 GB each), BENCH_BACKENDS (default
+build took 28 (SQLite) and 38 (PostgreSQL) minutes on the shared 2-core machine, 2.2-2.4 GB
+each; cached after), BENCH_BACKENDS (default
 "sqlite,postgres"), BENCH_RUNS (timed calls per class and repeat, default 100),
 BENCH_REPEATS (default 3), BENCH_CACHE (where SQLite files are cached, default ./.bench),
 TEST_POSTGRES_URL (admin URL).
