@@ -71,6 +71,7 @@ async def test_refused_token_and_locked_database_are_named(tmp_path: Path) -> No
             assert ok["status"] == "ok" and {t["task"] for t in ok["tasks"]} == {
                 "dispatcher",
                 "telegram:updates",
+                "watch",
             }
             holder = sqlite3.connect(db, isolation_level=None)
             holder.execute("BEGIN EXCLUSIVE")  # another process holds the write lock

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.demo_mode import serve_demo
@@ -63,7 +64,10 @@ async def test_healthz_answers_in_console_mode(tmp_path: Path) -> None:
             assert await asyncio.wait_for(service, STOP_SECONDS) == 0
 
 
-async def test_healthz_answers_in_demo_mode(tmp_path: Path) -> None:
+async def test_healthz_answers_in_demo_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the demo's database is ./data/demo/demo.db: not the clone's
     port = _free_port()
     read_end, write_end = os.pipe()
     with os.fdopen(read_end, encoding="utf-8") as stdin:

@@ -9,10 +9,10 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.cli_verbs import queue_list
-from bot.commands import Request, Services, handle
+from bot.commands import Request, Services, handle, press
 from bot.flood import RateLimiter
 from bot.i18n import alert_words
 from bot.settings import Settings
@@ -21,7 +21,7 @@ from bot.telegram.sender import TelegramSender
 from bot.zalo.channel import BotPushSender, OAPushSender
 from jobs.delivery.dispatcher import Dispatcher
 from storage.db import session_scope
-from storage.models import Chat, Delivery
+from storage.models import Broadcast, Chat, Delivery
 from storage.types import utcnow
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_oa import WINDOW
@@ -100,15 +100,22 @@ async def test_a_broadcast_reaches_telegram_and_zalo_chats_alike(
     ask = Request(
         platform="zalo", chat_id="5000", text="/broadcast Họp khẩn lúc 14h", is_admin=True
     )
-    reply = handle(services, ask)
-    assert reply is not None
+    preview = handle(services, ask)
+    assert preview is not None and preview.buttons  # nothing is queued before Confirm
+    assert states(w.engine) == {}
+    confirm = preview.buttons[0][0].data or ""
+    assert press(services, Request(platform="zalo", chat_id="5000", text=confirm, is_admin=True))
     async with TelegramClient(api_url=telegram.url, token=telegram.token) as client:
         worker = dispatcher(w, TelegramSender(client, global_rate=25))
         await worker.run_until_done(limit_seconds=60)
-    assert states(w.engine) == {"sent": 9}
+    announced = Broadcast.kind == "announcement"
+    with session_scope(w.engine) as s:
+        ids = set(s.exec(select(Broadcast.id).where(announced)).all())
+        rows = s.exec(select(Delivery).where(col(Delivery.broadcast_id).in_(ids))).all()
+    assert sorted(r.state for r in rows) == ["sent"] * 9  # besides the author's progress notes
     for n in range(3):
-        assert "Họp khẩn lúc 14h" in w.oa.texts_to(str(5000 + n))[-1]
-        assert "Họp khẩn lúc 14h" in w.bot.texts_to(str(BOT_FIRST + n))[-1]
+        assert any("Họp khẩn lúc 14h" in m for m in w.oa.texts_to(str(5000 + n)))
+        assert any("Họp khẩn lúc 14h" in m for m in w.bot.texts_to(str(BOT_FIRST + n)))
     assert len(telegram.sent) == 3
 
 
