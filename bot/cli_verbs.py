@@ -74,13 +74,14 @@ def format_poll_table(reports: list[PollReport]) -> str:
             str(r.new),
             str(r.edited),
             str(r.unchanged_304),
-            f"skipped ({r.skipped})" if r.skipped else (r.failed or "-"),
+            t(CLI_LANG, "cli_poll_skipped", n=r.skipped) if r.skipped else (r.failed or "-"),
         ]
         for r in reports
     ]
-    text = _table(["source", "fetched", "new", "edited", "unchanged(304)", "failed"], rows)
+    text = _table(t(CLI_LANG, "cli_poll_header").split(","), rows)
     notes = [f"  {r.source}: {e}" for r in reports for e in r.article_errors]
-    return text + ("\n\nfailed article pages:\n" + "\n".join(notes) if notes else "")
+    failed = t(CLI_LANG, "cli_poll_failed_pages")
+    return text + (f"\n\n{failed}\n" + "\n".join(notes) if notes else "")
 
 
 def poll_once(settings: Settings, *, on_stored: OnStored | None = None) -> int:
@@ -157,7 +158,8 @@ def sources_list(settings: Settings) -> int:
         return 2
     states, backfills = _read(settings, lambda s: (list_source_states(s), list_backfills(s)))
     walks = {
-        name: f"{w.pages_done} trang, {w.articles_stored} bài" + (" (xong)" * bool(w.finished_at))
+        name: t(CLI_LANG, "cli_backfill_walk", pages=w.pages_done, articles=w.articles_stored)
+        + (t(CLI_LANG, "cli_backfill_walk_done") if w.finished_at else "")
         for name, w in backfills.items()
     }
     tz = settings.tz
@@ -165,13 +167,12 @@ def sources_list(settings: Settings) -> int:
     for src in sources:
         st = states.get(src.name)
         if st is None:
-            rows.append(
-                [src.name, src.kind, "never polled", "-", "0", "-", "", walks.get(src.name, "-")]
-            )
+            never = t(CLI_LANG, "cli_never_polled")
+            rows.append([src.name, src.kind, never, "-", "0", "-", "", walks.get(src.name, "-")])
             continue
-        notes = ["layout changed"] if st.layout_changed else []
+        notes = [t(CLI_LANG, "cli_layout_changed")] if st.layout_changed else []
         if st.ambiguous_dates:
-            notes.append(f"{st.ambiguous_dates} ambiguous dates: set date_order")
+            notes.append(t(CLI_LANG, "cli_ambiguous_dates", n=st.ambiguous_dates))
         error = (
             f"{st.last_error}: {describe_reason(st.last_error, CLI_LANG)} "
             f"({_when(st.last_error_at, tz)})"
@@ -190,17 +191,7 @@ def sources_list(settings: Settings) -> int:
                 walks.get(src.name, "-"),
             ]
         )
-    header = [
-        "source",
-        "kind",
-        "last success",
-        "last error",
-        "failures",
-        "next attempt",
-        "",
-        "backfill",
-    ]
-    print(_table(header, rows))
+    print(_table(t(CLI_LANG, "cli_sources_header").split(","), rows))
     return 0
 
 

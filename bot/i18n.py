@@ -300,6 +300,27 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Waiting to be sent, by platform: ",
     },
     "cli_queue_header": {"vi": "nền tảng,đang chờ", "en": "platform,pending"},
+    "cli_poll_header": {
+        "vi": "nguồn,đã tải,mới,đã sửa,không đổi(304),lỗi",
+        "en": "source,fetched,new,edited,unchanged(304),failed",
+    },
+    "cli_poll_skipped": {"vi": "bỏ qua ({n})", "en": "skipped ({n})"},
+    "cli_poll_failed_pages": {"vi": "trang bài lỗi:", "en": "failed article pages:"},
+    "cli_sources_header": {
+        "vi": "nguồn,loại,lần tốt gần nhất,lỗi gần nhất,số lần lỗi,lần thử tới,,lấy tin cũ",
+        "en": "source,kind,last success,last error,failures,next attempt,,backfill",
+    },
+    "cli_never_polled": {"vi": "chưa quét lần nào", "en": "never polled"},
+    "cli_layout_changed": {"vi": "bố cục đã đổi", "en": "layout changed"},
+    "cli_ambiguous_dates": {
+        "vi": "{n} ngày mơ hồ: khai báo date_order",
+        "en": "{n} ambiguous dates: set date_order",
+    },
+    "cli_backfill_walk": {
+        "vi": "{pages} trang, {articles} bài",
+        "en": "{pages} pages, {articles} articles",
+    },
+    "cli_backfill_walk_done": {"vi": " (xong)", "en": " (done)"},
     "cli_undelivered_header": {
         "vi": "nền tảng,lý do chưa gửi được,số tin",
         "en": "platform,why not delivered,deliveries",

@@ -83,54 +83,54 @@ def pacer_for(limits: Limits) -> RateLimiter:
     return RateLimiter(global_rate=limits.global_rate, private_interval=limits.chat_interval)
 
 
-class BotPushSender:
-    """The Bot Platform's `jobs.delivery.outbound.Sender`."""
+class _PushSender:
+    """One Zalo surface as the core's `jobs.delivery.outbound.Sender`: the surfaces differ
+    only in their name, limits and what a user Zalo cannot reach means (`window_gone`)."""
+
+    platform: str
+    limits: Limits
+    window_gone: bool
+
+    def __init__(self, sender: ZaloBotSender | ZaloOASender) -> None:
+        self.inner = sender
+        self.pacer = pacer_for(self.limits)
+
+    def render(self, reply: Reply) -> list[Any]:
+        """Messages of at most 2,000 characters; choices numbered (OA: its buttons too)."""
+        return list(self.inner.payloads(reply))
+
+    async def send(self, recipient: Recipient, payload: Any) -> Outcome:
+        """One send (on the OA: token refresh, quota hold and the 7-day window inside)."""
+        result = await self.inner.deliver(recipient.external_id, payload)
+        return to_outcome(result, window_gone=self.window_gone)
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self.inner.client.aclose()
+
+
+class BotPushSender(_PushSender):
+    """The Bot Platform's sender: sendMessage."""
 
     platform = BOT_PLATFORM
     limits = Limits(global_rate=BOT_GLOBAL_RATE, chat_interval=1 / BOT_CHAT_RATE)
+    window_gone = False
 
     def __init__(self, sender: ZaloBotSender) -> None:
-        self.inner = sender
-        self.pacer = pacer_for(self.limits)
-
-    def render(self, reply: Reply) -> list[Any]:
-        """Plain-text messages of at most 2,000 characters, choices numbered."""
-        return list(self.inner.payloads(reply))
-
-    async def send(self, recipient: Recipient, payload: Any) -> Outcome:
-        """One sendMessage."""
-        return to_outcome(
-            await self.inner.deliver(recipient.external_id, payload), window_gone=False
-        )
-
-    async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self.inner.client.aclose()
+        super().__init__(sender)
+        self.inner: ZaloBotSender = sender
 
 
-class OAPushSender:
-    """The Official Account's `jobs.delivery.outbound.Sender`."""
+class OAPushSender(_PushSender):
+    """The Official Account's sender: message/cs."""
 
     platform = OA_PLATFORM
     limits = Limits(global_rate=OA_GLOBAL_RATE, chat_interval=1 / OA_CHAT_RATE)
+    window_gone = True
 
     def __init__(self, sender: ZaloOASender) -> None:
-        self.inner = sender
-        self.pacer = pacer_for(self.limits)
-
-    def render(self, reply: Reply) -> list[Any]:
-        """Messages of at most 2,000 characters, OA buttons on the last."""
-        return list(self.inner.payloads(reply))
-
-    async def send(self, recipient: Recipient, payload: Any) -> Outcome:
-        """One message/cs (token refresh, quota hold and the 7-day window inside)."""
-        return to_outcome(
-            await self.inner.deliver(recipient.external_id, payload), window_gone=True
-        )
-
-    async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self.inner.client.aclose()
+        super().__init__(sender)
+        self.inner: ZaloOASender = sender
 
 
 class ZaloBotChannel:
