@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, text
+from sqlalchemy import any_, bindparam, func, text
 from sqlalchemy import select as sa_select
+from sqlalchemy.types import ARRAY, Integer
 from sqlmodel import Session, col
 
 from storage.models import Article
@@ -164,7 +165,13 @@ def _rows(session: Session, ids: list[int]) -> dict[int, Any]:
         return {}
     columns: list[Any] = [col(getattr(Article, name)) for name in _HIT_COLUMNS]
     columns += [col(Article.title_folded), func.substr(Article.body_folded, 1, SCORED_BODY_CHARS)]
-    stmt = sa_select(*columns).where(col(Article.id).in_(ids))
+    if session.get_bind().dialect.name == "postgresql":
+        # One array parameter: an IN list of 100 is a new statement text for the driver to
+        # parse each time (0.4 ms of a search's 12 at 100k).
+        match = col(Article.id) == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
+    else:
+        match = col(Article.id).in_(ids)
+    stmt = sa_select(*columns).where(match)
     return {int(row[0]): row for row in session.execute(stmt)}
 
 
