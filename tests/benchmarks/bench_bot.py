@@ -310,6 +310,11 @@ def test_commands_during_fan_out(tmp_path: Path) -> None:
     print(_row("baseline: no fan-out", quiet, None))
     print(_row("during the fan-out", busy, FANOUT_TARGET_P99_MS))
     print(f"max during the fan-out: {max(busy):.1f} ms; 429s: {throttled}")
+    slowest = sorted(range(len(busy)), key=busy.__getitem__)[-10:]
+    print(
+        "slowest (n-th command of the fan-out: ms):",
+        ", ".join(f"{i}: {busy[i]:.0f}" for i in sorted(slowest)),
+    )
     assert len(busy) >= 20, "the fan-out ended before enough commands were timed"
     assert throttled == 0
     assert _pct(busy, 99) <= FANOUT_TARGET_P99_MS, f"p99 {_pct(busy, 99):.1f} ms"
