@@ -22,12 +22,14 @@ from typing import ParamSpec, TypeVar
 M_ARENA_MAX = -8  # glibc's mallopt parameter number
 MALLOC_ARENAS = 2
 # Threads for blocking work (database calls through asyncio.to_thread); each may hold a
-# database connection and its page cache. Python's default is cores + 4.
-WORKER_THREADS = 4
+# database connection and its page cache. Python's default is cores + 4. With the command
+# thread below the service keeps the 5 threads it had with 4 workers (bench_memory).
+WORKER_THREADS = 3
 # Threads for the command logic only, so a person's command never queues behind the
 # dispatcher's database steps in the shared pool (during a 10k-chat fan-out they kept all
-# WORKER_THREADS busy, often waiting on SQLite's write lock): p99 184 ms -> see README.
-COMMAND_THREADS = 2
+# WORKER_THREADS busy, often waiting on SQLite's write lock). One thread serves a few
+# commands a second (about 17 ms each); 2 threads measured the same (bench_bot).
+COMMAND_THREADS = 1
 TRIM_EVERY_SECONDS = 5.0
 
 P = ParamSpec("P")

@@ -37,7 +37,6 @@ async def test_blocking_work_shares_a_bounded_pool_of_threads() -> None:
     assert all(n.startswith("worker") for n in names)
 
 
-
 async def test_commands_never_queue_behind_the_shared_pool() -> None:
     memory.bounded_workers()
     all_busy, release = threading.Barrier(memory.WORKER_THREADS + 1), threading.Event()
