@@ -56,7 +56,7 @@ class SharedBudget(BaseRateLimiter[None]):
         chat, group = str(data["chat_id"]), _is_group(data["chat_id"])
         for attempt in range(MAX_RESENDS + 1):
             await self._turn(chat, group)
-            ticket = self.pacer.begin(chat, group=group, now=self.monotonic())
+            ticket = self.pacer.begin(chat, group=group, now=self.monotonic(), reply=True)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:

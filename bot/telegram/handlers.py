@@ -18,6 +18,7 @@ from telegram.ext import ContextTypes
 from bot.commands import Request, Services, handle, press
 from bot.i18n import pick_language, t
 from bot.logs import redact
+from bot.memory import in_command_thread
 from bot.telegram.format import TgMessage, to_messages
 from jobs.delivery.reply import Reply
 
@@ -118,7 +119,7 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     req = to_request(update, message.text, deps.admin_ids)
     async with deps.turns.of(message.chat_id):
-        reply = await asyncio.to_thread(handle, deps.services, req)
+        reply = await in_command_thread(handle, deps.services, req)
         if reply is not None and reply.lines:
             await send(context, message.chat_id, reply)
 
@@ -133,7 +134,7 @@ async def on_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     req = to_request(update, query.data, deps.admin_ids)
     async with deps.turns.of(query.message.chat.id):
-        pressed = await asyncio.to_thread(press, deps.services, req)
+        pressed = await in_command_thread(press, deps.services, req)
         await query.answer()
         if pressed is not None and not (pressed.replace and await _replace(query, pressed.reply)):
             await send(context, query.message.chat.id, pressed.reply)

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from bot.commands import Request, Services, handle, is_paging, press
 from bot.i18n import alert_words, pick_language, t
+from bot.memory import in_command_thread
 from bot.zalo.render import ChoiceMemory
 from bot.zalo.results import Kind, Result
 from jobs.delivery.alerts import UNSUB_PREFIX, AlertArticle, digest_replies
@@ -157,7 +158,7 @@ class Inbound:
             return
         missed = await asyncio.to_thread(self._come_back, inc)
         if inc.kind == "follow":
-            reply = await asyncio.to_thread(handle, self.services, self._request(inc, "/start"))
+            reply = await in_command_thread(handle, self.services, self._request(inc, "/start"))
         else:
             reply = await self._answer(inc)
         lang = await asyncio.to_thread(self._lang, inc)
@@ -202,9 +203,9 @@ class Inbound:
         if data is None and (is_paging(text) or text.startswith(UNSUB_PREFIX)):
             data = text  # an OA button press: its payload comes back as the user's text
         if data is not None:
-            pressed = await asyncio.to_thread(press, self.services, self._request(inc, data))
+            pressed = await in_command_thread(press, self.services, self._request(inc, data))
             return pressed.reply if pressed is not None else None
-        return await asyncio.to_thread(handle, self.services, self._request(inc, text))
+        return await in_command_thread(handle, self.services, self._request(inc, text))
 
     def _unfollow(self, inc: Incoming) -> None:
         with session_scope(self.services.engine) as session:

@@ -49,12 +49,17 @@ class SlidingWindow:
             self.events = deque(e for e in self.events if e.open or e.at > cutoff)
         return sorted(now if e.open else e.at for e in self.events)
 
-    def wait(self, now: float) -> float:
-        """Seconds until one more event fits (0 when it fits now)."""
+    def wait(self, now: float, spare: int = 0) -> float:
+        """Seconds until one more event fits (0 when it fits now), leaving `spare` places."""
+        capacity = max(1, self.capacity - spare)
         times = self._times(now)
-        if len(times) < self.capacity:
+        if len(times) < capacity:
             return 0.0
-        return max(0.0, times[-self.capacity] + self.length - now)
+        return max(0.0, times[-capacity] + self.length - now)
+
+    def count(self, now: float) -> int:
+        """How many recorded events still count."""
+        return len(self._times(now))
 
     def add(self, now: float, *, open_: bool = False) -> Event:
         """Record an event at `now` (open: its send has not been answered yet)."""
@@ -91,6 +96,10 @@ class RateLimiter:
         self._paused_all = 0.0
         self._adds = 0
         self.replies_waiting = 0
+        # Replies sent within the global window: while there are any, pushes leave one place
+        # free for the next reply, which then never waits for a window full of pushes
+        # (bunched up, they held replies up to 0.3 s: bench_bot, commands during a fan-out).
+        self._replies = SlidingWindow(self._global.capacity, self._global.length)
 
     def _window(self, chat: str, group: bool) -> SlidingWindow:
         window = self._chats.get(chat)
@@ -108,10 +117,11 @@ class RateLimiter:
         `priority` (a reply to a person): only the global window and 429 pauses apply; a
         push also yields while any reply is waiting.
         """
+        spare = 1 if not priority and self._replies.events and self._replies.count(now) else 0
         waits = [
             self._paused_all - now,
             self._paused_chat.get(chat, 0.0) - now,
-            self._global.wait(now),
+            self._global.wait(now, spare),
         ]
         if not priority:
             waits.append(self._window(chat, group).wait(now))
@@ -133,9 +143,13 @@ class RateLimiter:
         self._window(chat, group).add(at)
 
     def begin(
-        self, chat: str, *, group: bool, now: float, open_: bool = True
+        self, chat: str, *, group: bool, now: float, open_: bool = True, reply: bool = False
     ) -> tuple[Event, Event]:
-        """Count a send that starts now (call only when `wait` said 0); `finish` it later."""
+        """Count a send that starts now (call only when `wait` said 0); `finish` it later.
+
+        `reply`: an answer to a person; pushes keep places free for the next ones."""
+        if reply:
+            self._replies.add(now)
         events = (
             self._global.add(now, open_=open_),
             self._window(chat, group).add(now, open_=open_),

@@ -35,3 +35,24 @@ async def test_blocking_work_shares_a_bounded_pool_of_threads() -> None:
     )
     assert len(set(names)) == memory.WORKER_THREADS
     assert all(n.startswith("worker") for n in names)
+
+
+async def test_commands_never_queue_behind_the_shared_pool() -> None:
+    memory.bounded_workers()
+    all_busy, release = threading.Barrier(memory.WORKER_THREADS + 1), threading.Event()
+
+    def hog() -> None:  # the dispatcher's database steps: every shared worker taken
+        all_busy.wait(timeout=10)
+        release.wait(timeout=10)
+
+    def command() -> str:
+        all_busy.wait(timeout=10)  # passes only while every shared worker is held
+        return threading.current_thread().name
+
+    held = asyncio.gather(*(asyncio.to_thread(hog) for _ in range(memory.WORKER_THREADS)))
+    try:
+        name = await asyncio.wait_for(memory.in_command_thread(command), 10)
+    finally:
+        release.set()
+        await held
+    assert name.startswith("command")

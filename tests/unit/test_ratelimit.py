@@ -139,3 +139,13 @@ def test_a_restart_remembers_the_sends_it_did_not_make() -> None:
     limiter.remember("e", group=False, at=10.4)  # a row left in flight: sent "just now"
     assert limiter.wait("e", group=False, now=10.6) > 0  # e's second is not over
     assert limiter.wait("d", group=False, now=10.6) == 0.0
+
+
+def test_pushes_leave_room_for_the_next_reply_while_people_are_answered() -> None:
+    lim = RateLimiter(global_rate=10, margin=0.0)
+    lim.begin("person", group=False, now=0.0, open_=False, reply=True)
+    sent = [c for c in range(20) if lim.try_acquire(f"c{c}", group=False, now=0.1) == 0]
+    assert len(sent) == 10 - 2  # the reply's place, and one kept free for the next reply
+    assert lim.wait("other person", group=False, now=0.1, priority=True) == 0
+    # with no reply in the window, pushes use all of it again
+    assert sum(lim.try_acquire(f"d{c}", group=False, now=1.2) == 0 for c in range(20)) == 10
