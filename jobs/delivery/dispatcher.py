@@ -38,11 +38,15 @@ from jobs.delivery.outbound import (
 )
 from jobs.delivery.pace import SharedPace
 from jobs.delivery.pacing import RateLimiter
+from jobs.delivery.recorder import SentRecorder
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
 DEFAULT_WINDOW = 16  # rows in flight at once: the most a crash can duplicate
+# Claim when at least this share of the window is free: one transaction for several rows
+# (claiming each freed place at once made ~100 claims a second during a 100/s fan-out).
+CLAIM_SHARE = 0.5
 DEFAULT_LEASE_SECONDS = 120.0  # longer than any send can take (see client time-outs)
 DEFAULT_MAX_ATTEMPTS = 6
 BACKOFF_BASE_SECONDS = 5.0
@@ -132,7 +136,8 @@ class Dispatcher:
         self.on_alarm, self.heartbeat = on_alarm, heartbeat
         # Sends the platform accepted but the database could not record (it was down):
         # recorded first when the loop runs again, so they are not sent twice.
-        self._unrecorded: list[tuple[list[int], str, datetime]] = []
+        self._unrecorded: list[io.SentRecord] = []
+        self.recorder = SentRecorder(engine, self.owner)
 
     @property
     def platforms(self) -> list[str]:
@@ -214,11 +219,10 @@ class Dispatcher:
 
     async def _record_unrecorded(self) -> None:
         while self._unrecorded:
-            ids, message_id, at = self._unrecorded[0]
             await asyncio.to_thread(
-                io.sent, self.engine, ids=ids, owner=self.owner, message_id=message_id, now=at
+                io.sent_many, self.engine, records=self._unrecorded, owner=self.owner
             )
-            self._unrecorded.pop(0)
+            self._unrecorded = []
 
     async def fill(self) -> int:
         """Claim rows up to the in-flight window and start their sends; how many started."""
@@ -226,6 +230,8 @@ class Dispatcher:
         free = self.window - sum(self._in_flight.values())
         if free <= 0 or self.stopping.is_set() or not self.platforms:
             return 0
+        if self._in_flight and free < max(1, int(self.window * CLAIM_SHARE)):
+            return 0  # rows are still waiting their turn: claim when more places free
         plan = await asyncio.to_thread(
             io.claim_and_compose,
             self.engine,
@@ -350,9 +356,7 @@ class Dispatcher:
         if isinstance(outcome, Sent):
             self.sent += len(ids)
             try:
-                await asyncio.to_thread(
-                    io.sent, engine, ids=ids, owner=owner, message_id=outcome.message_id, now=now
-                )
+                await self.recorder.record(ids, outcome.message_id, now)
             except Exception:
                 self._unrecorded.append((ids, outcome.message_id, now))
                 raise
