@@ -370,5 +370,6 @@ async def _serve(ctx: ChannelContext) -> int:
             for name, factory in getattr(channel, "supervised", dict)().items():
                 supervisor.spawn(name, factory)
                 stack.push_async_callback(supervisor.cancel, name)
+        memory.freeze_start_up()
         await ctx.stop.wait()
     return ctx.exit_code

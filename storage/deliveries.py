@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session
@@ -33,9 +33,9 @@ class Claimed:
     attempts: int
 
 
-def _affected(session: Session, stmt: Any) -> int:
-    """Run a DML statement and return how many rows it changed."""
-    result: CursorResult[Any] = session.execute(stmt)  # type: ignore[assignment]
+def _affected(session: Session, stmt: Any, params: Any = None) -> int:
+    """Run a DML statement (executemany with a list of `params`); how many rows it changed."""
+    result: CursorResult[Any] = session.execute(stmt, params)  # type: ignore[assignment]
     return int(result.rowcount)
 
 
@@ -154,9 +154,31 @@ def mark_sent(
     session: Session, *, ids: Iterable[int], owner: str, message_id: str, now: datetime
 ) -> int:
     """Telegram accepted the message: state sent, with its message_id."""
+    return mark_sent_many(session, rows=[(i, message_id, now) for i in ids], owner=owner)
+
+
+def mark_sent_many(
+    session: Session, *, rows: Sequence[tuple[int, str, datetime]], owner: str
+) -> int:
+    """Several accepted sends, (row id, message id, when) each, in one executemany UPDATE."""
+    if not rows:
+        return 0
     d = DELIVERIES.c
-    values = {"message_id": message_id, "sent_at": now, "error": None}
-    return _set(session, ids, owner, state="sent", attempts=d.attempts + 1, **values)
+    stmt = (
+        update(DELIVERIES)
+        .where(d.id == bindparam("row_id"), d.state == "sending", d.lease_owner == owner)
+        .values(
+            state="sent",
+            attempts=d.attempts + 1,
+            message_id=bindparam("mid", type_=d.message_id.type),
+            sent_at=bindparam("at", type_=d.sent_at.type),
+            error=None,
+            lease_owner=None,
+            lease_until=None,
+        )
+    )
+    params = [{"row_id": i, "mid": mid, "at": at} for i, mid, at in rows]
+    return _affected(session, stmt.execution_options(synchronize_session=False), params)
 
 
 def mark_retry(

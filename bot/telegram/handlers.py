@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import traceback
 import weakref
@@ -19,6 +20,7 @@ from bot.commands import Request, Services, handle, press
 from bot.i18n import pick_language, t
 from bot.logs import redact
 from bot.memory import in_command_thread
+from bot.telegram.budget import SharedBudget
 from bot.telegram.format import TgMessage, to_messages
 from jobs.delivery.reply import Reply
 
@@ -101,6 +103,12 @@ async def send(context: ContextTypes.DEFAULT_TYPE, chat_id: int, reply: Reply) -
         )
 
 
+def _people_first(context: ContextTypes.DEFAULT_TYPE) -> contextlib.AbstractContextManager[None]:
+    """Pushes step aside while this person's answer is worked out and sent (shared budget)."""
+    budget = context.bot.rate_limiter
+    return budget.answering() if isinstance(budget, SharedBudget) else contextlib.nullcontext()
+
+
 def _preview(msg: TgMessage) -> LinkPreviewOptions:
     return LinkPreviewOptions(is_disabled=not msg.preview)
 
@@ -119,9 +127,10 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     req = to_request(update, message.text, deps.admin_ids)
     async with deps.turns.of(message.chat_id):
-        reply = await in_command_thread(handle, deps.services, req)
-        if reply is not None and reply.lines:
-            await send(context, message.chat_id, reply)
+        with _people_first(context):
+            reply = await in_command_thread(handle, deps.services, req)
+            if reply is not None and reply.lines:
+                await send(context, message.chat_id, reply)
 
 
 async def on_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -134,10 +143,13 @@ async def on_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     req = to_request(update, query.data, deps.admin_ids)
     async with deps.turns.of(query.message.chat.id):
-        pressed = await in_command_thread(press, deps.services, req)
-        await query.answer()
-        if pressed is not None and not (pressed.replace and await _replace(query, pressed.reply)):
-            await send(context, query.message.chat.id, pressed.reply)
+        with _people_first(context):
+            pressed = await in_command_thread(press, deps.services, req)
+            await query.answer()
+            if pressed is not None and not (
+                pressed.replace and await _replace(query, pressed.reply)
+            ):
+                await send(context, query.message.chat.id, pressed.reply)
 
 
 async def _replace(query: CallbackQuery, reply: Reply) -> bool:

@@ -244,7 +244,7 @@ _REASONS = ("zalo -230", "zalo -213")
 
 async def _turn(pacer: RateLimiter, chat_id: str) -> None:
     """Wait until a reply may go (ahead of pushes: they yield while a person waits)."""
-    pacer.replies_waiting += 1
+    pacer.person_waiting(time.monotonic())
     try:
         while True:
             delay = pacer.wait(chat_id, group=False, now=time.monotonic(), priority=True)
@@ -252,7 +252,7 @@ async def _turn(pacer: RateLimiter, chat_id: str) -> None:
                 return
             await asyncio.sleep(delay)  # a time window, not an event: nothing to await
     finally:
-        pacer.replies_waiting -= 1
+        pacer.person_answered(time.monotonic())
 
 
 def _missed_digest(

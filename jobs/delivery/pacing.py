@@ -1,8 +1,9 @@
 """Sliding-window send limiter (pure: the caller passes the clock reading `now` in seconds).
 
 One limiter is one account's budget. Replies to people (priority) and pushes share it:
-while a reply waits, pushes yield; a reply waits only for the account's global window and
-for pauses a 429 imposed, never behind queued pushes.
+while a person waits (a command being worked on, a reply waiting for its turn), pushes step
+aside (at most YIELD_SHARE of the time); a reply waits only for the account's global window
+and for pauses a 429 imposed, never behind queued pushes.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ WINDOW_MARGIN = 0.03
 GROUP_WINDOW = 60.0
 GROUP_PER_WINDOW = 20
 PRIVATE_INTERVAL = 1.0
-YIELD_SECONDS = 0.02  # how long a push steps aside while a reply waits for its turn
+YIELD_SECONDS = 0.02  # how long a push steps aside, then looks again, while a person waits
+# Pushes step aside for people at most this share of the time, and at most YIELD_CREDIT
+# seconds at a stretch, so a stream of commands slows a fan-out but never stops it.
+YIELD_SHARE = 0.5
+YIELD_CREDIT = 0.5
 _PRUNE_EVERY = 4096
 
 
@@ -95,7 +100,8 @@ class RateLimiter:
         self._paused_chat: dict[str, float] = {}
         self._paused_all = 0.0
         self._adds = 0
-        self.replies_waiting = 0
+        self._people = 0  # people waiting for an answer now
+        self._credit, self._credit_at = YIELD_CREDIT, -math.inf  # seconds pushes may yield
         # Replies sent within the global window: while there are any, pushes leave one place
         # free for the next reply, which then never waits for a window full of pushes
         # (bunched up, they held replies up to 0.3 s: bench_bot, commands during a fan-out).
@@ -125,9 +131,27 @@ class RateLimiter:
         ]
         if not priority:
             waits.append(self._window(chat, group).wait(now))
-            if self.replies_waiting:
+            self._account(now)
+            if self._people and self._credit > 0:
                 waits.append(YIELD_SECONDS)
         return max(0.0, *waits)
+
+    def person_waiting(self, now: float) -> None:
+        """Someone waits for an answer from now on (pushes step aside until it is sent)."""
+        self._account(now)
+        self._people += 1
+
+    def person_answered(self, now: float) -> None:
+        """One waiting person has had the answer."""
+        self._account(now)
+        self._people = max(0, self._people - 1)
+
+    def _account(self, now: float) -> None:
+        """Spend the yield credit for the time pushes stood aside; earn YIELD_SHARE of the rest."""
+        elapsed = max(0.0, now - self._credit_at)
+        self._credit_at = now
+        spent = elapsed if self._people and self._credit > 0 else 0.0
+        self._credit = min(YIELD_CREDIT, self._credit + elapsed * YIELD_SHARE - spent)
 
     def try_acquire(self, chat: str, *, group: bool, now: float) -> float:
         """Record a send to `chat` and return 0 if allowed now, else the seconds to wait."""

@@ -115,9 +115,9 @@ def sent(engine: Engine, *, ids: list[int], owner: str, message_id: str, now: da
 
 def sent_many(engine: Engine, *, records: Sequence[SentRecord], owner: str) -> None:
     """Record several accepted sends in one transaction."""
+    rows = [(i, message_id, now) for ids, message_id, now in records for i in ids]
     with session_scope(engine) as session:
-        for ids, message_id, now in records:
-            q.mark_sent(session, ids=ids, owner=owner, message_id=message_id, now=now)
+        q.mark_sent_many(session, rows=rows, owner=owner)
 
 
 def transient(

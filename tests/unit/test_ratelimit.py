@@ -8,7 +8,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jobs.delivery.pacing import RateLimiter, SlidingWindow
+from jobs.delivery.pacing import YIELD_CREDIT, RateLimiter, SlidingWindow
 
 
 def run(limiter: RateLimiter, chats: list[str], *, group: bool, until: float) -> list[float]:
@@ -124,11 +124,24 @@ def test_replies_go_first_and_pushes_yield_on_one_budget() -> None:
     assert limiter.wait("a", group=False, now=0.1, priority=True) == 0.0
     assert limiter.wait("a", group=False, now=0.1) > 0.5
     # ... and while a reply waits for its turn, every push steps aside.
-    limiter.replies_waiting += 1
+    limiter.person_waiting(now=0.1)
     assert limiter.wait("b", group=False, now=0.1) > 0
     assert limiter.wait("b", group=False, now=0.1, priority=True) == 0.0
-    limiter.replies_waiting -= 1
+    limiter.person_answered(now=0.1)
     assert limiter.wait("b", group=False, now=0.1) == 0.0
+
+
+def test_pushes_step_aside_for_people_at_most_half_the_time() -> None:
+    limiter = RateLimiter(global_rate=1000)
+    limiter.person_waiting(now=0.0)  # someone always waits: a stream of commands
+    sent, now = 0, 0.0
+    while now < 20.0:
+        if limiter.wait(f"c{sent}", group=False, now=now) == 0.0:
+            limiter.begin(f"c{sent}", group=False, now=now, open_=False)
+            sent += 1
+        now += 0.01
+    yielded = 1 - sent / 2000
+    assert 0.4 < yielded <= 0.5 + YIELD_CREDIT / 20
 
 
 def test_a_restart_remembers_the_sends_it_did_not_make() -> None:
