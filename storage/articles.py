@@ -8,9 +8,9 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from storage import dialects
 from storage.models import Article, ArticleBase, HttpCacheEntry, SourceState
 from storage.text import fold
 from storage.upkeep import refresh_statistics
@@ -34,13 +34,6 @@ class StoreResult:
     edited: list[Article] = field(default_factory=list)
     unchanged: int = 0
     baseline: bool = False  # the source's first successful read: stored, never alerted
-
-
-def _insert(session: Session, table: Table) -> postgresql.Insert | sqlite.Insert:
-    """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite alike)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 def _row(article: ArticleBase, content_hash: str, now: datetime) -> dict[str, Any]:
@@ -121,7 +114,7 @@ def store_articles(
     inserted_ids: list[int] = []
     if fresh:
         stmt = (
-            _insert(session, ARTICLES)
+            dialects.insert(session, ARTICLES)
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(ARTICLES.c.id, ARTICLES.c.key)
         )
@@ -220,7 +213,7 @@ def save_validators(
     if gone:
         session.execute(HTTP_CACHE.delete().where(HTTP_CACHE.c.url.in_(gone)))
     if kept:
-        insert = _insert(session, HTTP_CACHE)
+        insert = dialects.insert(session, HTTP_CACHE)
         changed = {name: insert.excluded[name] for name in ("etag", "last_modified", "checked_at")}
         session.execute(insert.on_conflict_do_update(index_elements=["url"], set_=changed), kept)
 
@@ -241,7 +234,7 @@ def save_source_state(session: Session, *, name: str, values: Mapping[str, Any])
     unknown = set(values) - set(SOURCE_STATES.c.keys())
     if unknown:
         raise ValueError(f"unknown source state fields: {sorted(unknown)}")
-    insert = _insert(session, SOURCE_STATES).values(name=name, **values)
+    insert = dialects.insert(session, SOURCE_STATES).values(name=name, **values)
     if values:
         stmt = insert.on_conflict_do_update(index_elements=["name"], set_=dict(values))
     else:

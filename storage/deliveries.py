@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session
 
+from storage import dialects
 from storage.models import Chat, Delivery
 
 DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
@@ -37,10 +37,6 @@ def _affected(session: Session, stmt: Any, params: Any = None) -> int:
     """Run a DML statement (executemany with a list of `params`); how many rows it changed."""
     result: CursorResult[Any] = session.execute(stmt, params)  # type: ignore[assignment]
     return int(result.rowcount)
-
-
-def _is_pg(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def new_row(
@@ -77,10 +73,9 @@ def enqueue(session: Session, *, rows: Iterable[dict[str, Any]]) -> int:
     batch = list(rows)
     if not batch:
         return 0
-    insert = postgresql.insert if _is_pg(session) else sqlite.insert
+    stmt = dialects.insert(session, DELIVERIES).on_conflict_do_nothing().returning(DELIVERIES.c.id)
     written = 0
     for start in range(0, len(batch), _CHUNK):
-        stmt = insert(DELIVERIES).on_conflict_do_nothing().returning(DELIVERIES.c.id)
         written += len(session.execute(stmt, batch[start : start + _CHUNK]).all())
     return written
 
@@ -118,7 +113,7 @@ def claim_due(
     if kind is not None:
         due = due.where(d.kind == kind)
     picked: Any
-    if _is_pg(session):
+    if dialects.is_pg(session):
         picked = list(
             session.execute(due.with_for_update(of=DELIVERIES, skip_locked=True)).scalars()
         )

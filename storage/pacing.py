@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Float, bindparam, func, literal, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from storage import dialects
 from storage.models import SendPace
 
 PACE = SendPace.__table__  # type: ignore[attr-defined]
@@ -38,15 +38,14 @@ def reserve(session: Session, *, platform: str, rate: float, n: int = 1) -> Slot
     interval = 1.0 / rate
     step = interval * n
     c = PACE.c
-    is_pg = session.get_bind().dialect.name == "postgresql"
     now: Any
-    if is_pg:
+    if dialects.is_pg(session):
         now = func.extract("epoch", func.clock_timestamp()).cast(Float)
         later = func.greatest(c.next_at, now)
     else:
         now = literal(time.time(), Float)  # SQLite: one machine, one clock
         later = func.max(c.next_at, now)
-    insert = (postgresql.insert if is_pg else sqlite.insert)(PACE)
+    insert = dialects.insert(session, PACE)
     session.execute(
         insert.values(platform=platform, next_at=0.0).on_conflict_do_nothing(
             index_elements=["platform"]

@@ -13,6 +13,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlmodel import Session
 
+from storage import dialects
+
 ANALYZE_MIN_ROWS = 500
 ANALYZE_FRACTION = 0.1
 SQLITE_ANALYSIS_LIMIT = 1000  # rows sampled per index: approximate, milliseconds at 1M
@@ -29,7 +31,7 @@ def _due(rows_then: float, changed: float) -> bool:
 
 def refresh_statistics(session: Session) -> bool:
     """Analyze the articles table when it changed enough since the last time; True if so."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialects.is_pg(session):
         found = session.execute(text(_PG_STATE)).first()
         if found is None or not _due(float(found[0]), float(found[1] or 0)):
             return False

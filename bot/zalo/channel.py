@@ -1,8 +1,8 @@
 """Both Zalo surfaces as channels of the delivery core: registration, routes, start/stop, and
 their outbound halves (a Result from bot.zalo.results becomes the core's Outcome).
 
-    register_bot(ctx)  ZALO_BOT_TOKEN set: webhook (ZALO_BOT_WEBHOOK_URL + _SECRET) or getUpdates
-    register_oa(ctx)   ZALO_APP_ID, ZALO_APP_SECRET, ZALO_OA_SECRET_KEY, ZALO_REFRESH_TOKEN set
+    build_bot(ctx)  ZALO_BOT_TOKEN set: webhook (ZALO_BOT_WEBHOOK_URL + _SECRET) or getUpdates
+    build_oa(ctx)   ZALO_APP_ID, ZALO_APP_SECRET, ZALO_OA_SECRET_KEY, ZALO_REFRESH_TOKEN set
 """
 
 from __future__ import annotations
@@ -293,13 +293,11 @@ def _admin_notice(ctx: ChannelContext) -> Callable[[str], Awaitable[None]]:
     return notify
 
 
-def register_bot(ctx: ChannelContext) -> ZaloBotChannel | None:
-    """The Zalo bot account when ZALO_BOT_TOKEN is set."""
-    return ZaloBotChannel(ctx) if ctx.settings.zalo_bot_token is not None else None
+def build_bot(ctx: ChannelContext) -> ZaloBotChannel:
+    """The Zalo bot account (bot.zalo.register_bot decides whether it is configured)."""
+    return ZaloBotChannel(ctx)
 
 
-def register_oa(ctx: ChannelContext) -> ZaloOAChannel | None:
-    """The Official Account when its four settings are set."""
-    if not ctx.settings.zalo_oa_configured:
-        return None
+def build_oa(ctx: ChannelContext) -> ZaloOAChannel:
+    """The Official Account (bot.zalo.register_oa decides whether it is configured)."""
     return ZaloOAChannel(ctx, Alarms(notify=_admin_notice(ctx)))

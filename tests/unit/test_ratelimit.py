@@ -8,7 +8,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jobs.delivery.pacing import YIELD_CREDIT, RateLimiter, SlidingWindow
+from jobs.delivery.pacing import PRUNE_SECONDS, YIELD_CREDIT, RateLimiter, SlidingWindow
 
 
 def run(limiter: RateLimiter, chats: list[str], *, group: bool, until: float) -> list[float]:
@@ -86,6 +86,13 @@ def test_idle_chats_are_forgotten() -> None:
     for i in range(5000):
         limiter.try_acquire(f"d{i}", group=False, now=100.0 + i * 0.001)
     assert limiter.tracked_chats() < 5000
+
+
+def test_a_long_fan_out_remembers_only_recent_chats() -> None:
+    limiter = RateLimiter(global_rate=100)
+    for i in range(10_000):  # 100 s at 100 sends a second, each to another chat
+        limiter.begin(f"c{i}", group=False, now=i * 0.01, open_=False)
+    assert limiter.tracked_chats() <= 100 * (PRUNE_SECONDS + 2)
 
 
 def test_sliding_window_reports_the_exact_wait() -> None:
