@@ -45,12 +45,19 @@ def make_engine(url: str, **kw: Any) -> Engine:
     return create_engine(url, **kw)
 
 
+SQLITE_CACHE_KIB = 512
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     # WAL lets the bot read while a poll writes; foreign keys are off by default in SQLite.
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # Each pooled connection keeps its own page cache (2 MB by default, 5 connections): the
+    # operating system caches the file anyway, and commands on 100k articles ran no slower
+    # with 512 kB, 6 MB less at the service's peak (bench_memory).
+    cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cur.close()
 
 

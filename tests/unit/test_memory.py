@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
 from bot import memory
+from storage.db import SQLITE_CACHE_KIB, make_engine
 
 
 def test_an_explicit_malloc_arena_max_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -56,3 +60,31 @@ async def test_commands_never_queue_behind_the_shared_pool() -> None:
         release.set()
         await held
     assert name.startswith("command")
+
+
+def test_sqlite_connections_keep_a_small_page_cache(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'cache.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == -SQLITE_CACHE_KIB
+    engine.dispose()
+
+
+def test_the_start_up_objects_leave_the_collectors_full_passes() -> None:
+    try:
+        memory.freeze_start_up()
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+
+
+def test_a_service_loads_only_what_its_settings_use() -> None:
+    # A fresh interpreter: this one has imported everything the test suite needs.
+    probe = (
+        "import sys, bot.cli, bot.service, bot.channels, jobs.delivery.dispatcher\n"
+        "unused = ('feedparser', 'bot.zalo.channel', 'sqlalchemy.dialects.postgresql')\n"
+        "print(' '.join(m for m in unused if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == ""
