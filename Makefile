@@ -3,6 +3,9 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Tools whose dependencies must not reach the service's imports live in a venv of their own.
+LINT_VENV := $(VENV)/lint
+LINT_STAMP := $(LINT_VENV)/.installed
 
 .PHONY: run test lint typecheck bench demo chat clean
 
@@ -11,6 +14,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(LINT_STAMP): pyproject.toml $(STAMP)
+	test -x $(LINT_VENV)/bin/python || $(PY) -m venv $(LINT_VENV)
+	$(BIN)/python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['lint'], sep='\n')" > $(LINT_VENV)/requirements.txt
+	$(LINT_VENV)/bin/python -m pip install --quiet -r $(LINT_VENV)/requirements.txt
+	touch $(LINT_STAMP)
 
 run: $(STAMP)
 	$(BIN)/portal-notifier run
@@ -21,10 +30,10 @@ demo: $(STAMP)
 chat: $(STAMP)
 	$(BIN)/portal-notifier chat
 
-lint: $(STAMP)
+lint: $(STAMP) $(LINT_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/lint-imports
+	PYTHONPATH=. $(LINT_VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

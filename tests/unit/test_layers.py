@@ -10,7 +10,16 @@ from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+# `make lint` installs import-linter in a venv of its own (pyproject's "lint" extra).
+LINT_IMPORTS = next(
+    (
+        p
+        for p in (ROOT / ".venv" / "lint" / "bin" / "lint-imports",
+                  Path(sys.executable).with_name("lint-imports"))
+        if p.exists()
+    ),
+    ROOT / ".venv" / "lint" / "bin" / "lint-imports",
+)  # fmt: skip
 TIMEOUT_SECONDS = 120
 
 
