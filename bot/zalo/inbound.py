@@ -8,10 +8,11 @@ choices last offered; an OA button press comes back as its payload, the button's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -128,11 +129,24 @@ class Inbound:
                 log.info("%s event %s seen before: ignored", inc.platform, inc.event_id[:40])
                 return
             self.handled += 1
-            try:
-                await self._take(inc)
-            except Exception:
-                log.exception("%s event failed for chat %s", inc.platform, inc.chat_id)
-                await self.reply(inc.chat_id, Reply.plain(t("vi", "error")), "vi")
+            with self._people_first():
+                try:
+                    await self._take(inc)
+                except Exception:
+                    log.exception("%s event failed for chat %s", inc.platform, inc.chat_id)
+                    await self.reply(inc.chat_id, Reply.plain(t("vi", "error")), "vi")
+
+    @contextlib.contextmanager
+    def _people_first(self) -> Iterator[None]:
+        """Pushes on this account step aside while a person's answer is worked out and sent."""
+        if self.pacer is None:
+            yield
+            return
+        self.pacer.person_waiting(time.monotonic())
+        try:
+            yield
+        finally:
+            self.pacer.person_answered(time.monotonic())
 
     def _first_time(self, inc: Incoming) -> bool:
         if not inc.event_id:
@@ -191,7 +205,7 @@ class Inbound:
         if pacer is None:
             return await self.sender.deliver(chat_id, payload)
         await _turn(pacer, chat_id)
-        ticket = pacer.begin(chat_id, group=False, now=time.monotonic())
+        ticket = pacer.begin(chat_id, group=False, now=time.monotonic(), reply=True)
         try:
             return await self.sender.deliver(chat_id, payload)
         finally:

@@ -8,6 +8,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.telegram.budget import SharedBudget
 from jobs.delivery.pacing import PRUNE_SECONDS, YIELD_CREDIT, RateLimiter, SlidingWindow
 
 
@@ -169,3 +170,12 @@ def test_pushes_leave_room_for_the_next_reply_while_people_are_answered() -> Non
     assert lim.wait("other person", group=False, now=0.1, priority=True) == 0
     # with no reply in the window, pushes use all of it again
     assert sum(lim.try_acquire(f"d{c}", group=False, now=1.2) == 0 for c in range(20)) == 10
+
+
+def test_pushes_step_aside_while_a_persons_command_is_answered() -> None:
+    pacer = RateLimiter(global_rate=25)
+    budget = SharedBudget(pacer, monotonic=lambda: 1.0)
+    with budget.answering():
+        assert pacer.wait("push", group=False, now=1.0) > 0
+        assert pacer.wait("person", group=False, now=1.0, priority=True) == 0.0
+    assert pacer.wait("push", group=False, now=1.0) == 0.0
