@@ -196,7 +196,9 @@ def _hits(rows: dict[int, Any], ids: list[int], query: Query) -> list[SearchHit]
                 published_at=published_at,
                 local_date=local_date,
                 source=source,
-                snippet=make_snippet(body or summary or title, query.highlight, phrase),
+                snippet=make_snippet(
+                    body or summary or title, query.highlight, phrase, stored=True
+                ),
             )
         )
     return hits

@@ -147,3 +147,12 @@ def test_snippet_is_the_original_text_with_paired_markers(body: str, query: str)
     assert snip.count(MARK_OPEN) == snip.count(MARK_CLOSE)
     plain = snip.replace(MARK_OPEN, "").replace(MARK_CLOSE, "").strip("…")
     assert plain in normalize(body).replace("«", '"').replace("»", '"')
+
+
+@settings(max_examples=300, deadline=timedelta(milliseconds=500))
+@given(body=st.text(max_size=400), query=queries)
+def test_a_stored_texts_snippet_is_the_one_its_raw_text_gives(body: str, query: str) -> None:
+    stored = "\n\n".join(normalize(p) for p in body.split("\n\n"))  # as the store keeps bodies
+    q = parse_query(query)
+    highlight = q.highlight if isinstance(q, Query) else frozenset(fold(body).split()[:2])
+    assert make_snippet(stored, highlight, stored=True) == make_snippet(stored, highlight)
