@@ -83,8 +83,5 @@ class SharedBudget(BaseRateLimiter[None]):
     def answering(self) -> Iterator[None]:
         """While a person's command is worked on and answered, pushes step aside: they and
         the command share one interpreter (during a fan-out a command took 2-5x longer)."""
-        self.pacer.person_waiting(self.monotonic())
-        try:
+        with self.pacer.answering(self.monotonic):
             yield
-        finally:
-            self.pacer.person_answered(self.monotonic())

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -136,17 +136,9 @@ class Inbound:
                     log.exception("%s event failed for chat %s", inc.platform, inc.chat_id)
                     await self.reply(inc.chat_id, Reply.plain(t("vi", "error")), "vi")
 
-    @contextlib.contextmanager
-    def _people_first(self) -> Iterator[None]:
-        """Pushes on this account step aside while a person's answer is worked out and sent."""
-        if self.pacer is None:
-            yield
-            return
-        self.pacer.person_waiting(time.monotonic())
-        try:
-            yield
-        finally:
-            self.pacer.person_answered(time.monotonic())
+    def _people_first(self) -> contextlib.AbstractContextManager[None]:
+        """Pushes on this account step aside while a person's message is answered."""
+        return self.pacer.answering(time.monotonic) if self.pacer else contextlib.nullcontext()
 
     def _first_time(self, inc: Incoming) -> bool:
         if not inc.event_id:
@@ -258,15 +250,12 @@ _REASONS = ("zalo -230", "zalo -213")
 
 async def _turn(pacer: RateLimiter, chat_id: str) -> None:
     """Wait until a reply may go (ahead of pushes: they yield while a person waits)."""
-    pacer.person_waiting(time.monotonic())
-    try:
+    with pacer.answering(time.monotonic):
         while True:
             delay = pacer.wait(chat_id, group=False, now=time.monotonic(), priority=True)
             if delay <= 0:
                 return
             await asyncio.sleep(delay)  # a time window, not an event: nothing to await
-    finally:
-        pacer.person_answered(time.monotonic())
 
 
 def _missed_digest(

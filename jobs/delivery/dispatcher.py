@@ -218,7 +218,7 @@ class Dispatcher:
             raise failed[0].exception()  # type: ignore[misc]
 
     async def _record_unrecorded(self) -> None:
-        while self._unrecorded:
+        if self._unrecorded:
             await asyncio.to_thread(
                 io.sent_many, self.engine, records=self._unrecorded, owner=self.owner
             )

@@ -8,8 +8,10 @@ and for pauses a 429 imposed, never behind queued pushes.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections import deque
+from collections.abc import Callable, Iterator
 
 # Spread windows a little wider than Telegram's so clock skew and network jitter between
 # our send and the server's receive never squeeze N+1 requests into the server's window.
@@ -148,6 +150,15 @@ class RateLimiter:
         """One waiting person has had the answer."""
         self._account(now)
         self._people = max(0, self._people - 1)
+
+    @contextlib.contextmanager
+    def answering(self, clock: Callable[[], float]) -> Iterator[None]:
+        """A person waits for the length of the block (`clock` reads the time)."""
+        self.person_waiting(clock())
+        try:
+            yield
+        finally:
+            self.person_answered(clock())
 
     def _account(self, now: float) -> None:
         """Spend the yield credit for the time pushes stood aside; earn YIELD_SHARE of the rest."""

@@ -108,11 +108,6 @@ def release(
 SentRecord = tuple[list[int], str, datetime]  # row ids, the platform's message id, when
 
 
-def sent(engine: Engine, *, ids: list[int], owner: str, message_id: str, now: datetime) -> None:
-    """Record the platform's message id."""
-    sent_many(engine, records=[(ids, message_id, now)], owner=owner)
-
-
 def sent_many(engine: Engine, *, records: Sequence[SentRecord], owner: str) -> None:
     """Record several accepted sends in one transaction."""
     rows = [(i, message_id, now) for ids, message_id, now in records for i in ids]
