@@ -72,6 +72,10 @@ class FtsMatches:
         params: dict[str, Any] = {"q": self.q, "lim": limit, "off": offset}
         return [int(r[0]) for r in self.session.execute(_FTS_IDS, params)]
 
+    def candidates(self, ids: list[int]) -> list[Candidate]:
+        """What ranking needs of `ids`."""
+        return _candidates(self.session, ids)
+
     def close(self) -> None:
         """Nothing to undo."""
 
@@ -146,38 +150,41 @@ def _page(
     known = None if capped else total
     if offset < RANK_WINDOW:
         window = matches.newest(RANK_WINDOW, total=known)
-        rows = _rows(session, window)  # one read serves the ranking and the page's snippets
-        ranked = Ranker(parsed, now).rank([_candidate(r) for r in rows.values()])
+        ranked = Ranker(parsed, now).rank(matches.candidates(window))
         ids = ranked[offset : offset + per_page]
         if len(ids) < per_page and len(window) == RANK_WINDOW:  # page straddles the window
-            more = matches.newest(per_page - len(ids), RANK_WINDOW, total=known)
-            rows |= _rows(session, more)
-            ids += more
+            ids += matches.newest(per_page - len(ids), RANK_WINDOW, total=known)
     else:
         ids = matches.newest(per_page, offset, total=known)
-        rows = _rows(session, ids)
-    hits = _hits(rows, ids, parsed)
+    hits = _hits(_shown(session, ids), ids, parsed)
     return SearchPage(hits=hits, total=total, page=page, per_page=per_page, total_capped=capped)
 
 
-def _rows(session: Session, ids: list[int]) -> dict[int, Any]:
-    """What ranking and hits need of each article, by id."""
-    if not ids:
-        return {}
-    columns: list[Any] = [col(getattr(Article, name)) for name in _HIT_COLUMNS]
-    columns += [col(Article.title_folded), func.substr(Article.body_folded, 1, SCORED_BODY_CHARS)]
+def _by_id(session: Session, ids: list[int]) -> Any:
     if dialects.is_pg(session):
         # One array parameter: an IN list of 100 is a new statement text for the driver to
         # parse each time (0.4 ms of a search's 12 at 100k).
-        match = col(Article.id) == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
-    else:
-        match = col(Article.id).in_(ids)
-    stmt = sa_select(*columns).where(match)
-    return {int(row[0]): row for row in session.execute(stmt)}
+        return col(Article.id) == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
+    return col(Article.id).in_(ids)
 
 
-def _candidate(row: Any) -> Candidate:
-    return Candidate(int(row[0]), row[-2], row[-1] or "", row[3])
+def _candidates(session: Session, ids: list[int]) -> list[Candidate]:
+    """What ranking needs of each article: its folded title and the opening of its folded body."""
+    if not ids:
+        return []
+    opening = func.substr(col(Article.body_folded), 1, SCORED_BODY_CHARS)
+    columns = (col(Article.id), col(Article.title_folded), opening, col(Article.published_at))
+    rows = session.connection().execute(sa_select(*columns).where(_by_id(session, ids)))
+    return [Candidate(int(i), title or "", text or "", at) for i, title, text, at in rows]
+
+
+def _shown(session: Session, ids: list[int]) -> dict[int, Any]:
+    """What a page's hits show, by id (read for the page alone, after ranking)."""
+    if not ids:
+        return {}
+    columns = [col(getattr(Article, name)) for name in _HIT_COLUMNS]
+    rows = session.connection().execute(sa_select(*columns).where(_by_id(session, ids)))
+    return {int(row[0]): row for row in rows}
 
 
 def _hits(rows: dict[int, Any], ids: list[int], query: Query) -> list[SearchHit]:
@@ -187,7 +194,7 @@ def _hits(rows: dict[int, Any], ids: list[int], query: Query) -> list[SearchHit]
         row = rows.get(i)
         if row is None:  # deleted between the two reads
             continue
-        _, title, url, published_at, local_date, source, body, summary = row[:8]
+        _, title, url, published_at, local_date, source, body, summary = row
         hits.append(
             SearchHit(
                 article_id=i,

@@ -2,8 +2,8 @@
 
 PostgreSQL's estimate for a set of words is often off by 50 times either way (it multiplies
 word frequencies; "du lịch" is a pair, not two independent words), so the plan is chosen
-from a measured density instead, by the server-side function search_matches() (migration
-0008), in one round trip: the newest PROBE_ROWS ids are checked first (2-3 ms).
+from a measured density instead, by the server-side function search_matches() (migrations
+0008 and 0009), in one round trip: the newest PROBE_ROWS ids are checked first (2-3 ms).
 
 - Dense (the rest of the count fits in a walk budget at that density): walk the primary
   key newest first from where the probe stopped, checking each row, until the cap. A word
@@ -26,21 +26,34 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
+from storage.ranking import SCORED_BODY_CHARS, Candidate
+
 PROBE_ROWS = 2000
 WALK_ROWS = 8000  # 10-15 ms of row checks: a phrase through GIN rechecks rows for longer
 # The GIN index's cost grows with the table (it reads every posting of every word), a
 # walk's does not: a bigger table walks further before the index pays (16.7k rows at 1M).
 WALK_PER_TABLE = 1 / 60
 _TSQ = "to_tsquery('simple', :q)"
-_MATCHES = text(
-    f"SELECT total, ids, dense FROM search_matches({_TSQ}, :want, :cap, :probe, :walk, :per)"
+# What ranking needs of a candidate (storage.ranking.Candidate): octet_length reads a stored
+# length where substr would walk the characters of every body.
+_CANDIDATE = (
+    "a.id, a.title_folded, CASE WHEN octet_length(a.body_folded) <= :chars THEN a.body_folded"
+    " ELSE substr(a.body_folded, 1, :chars) END, a.published_at"
 )
+# The count and the newest matches, read, in one round trip (a row each; no match: one row
+# of nulls). The ids are not selected: they are the rows' own, newest (highest) first.
+_MATCHES = text(
+    f"SELECT m.total, m.dense, {_CANDIDATE}"
+    f" FROM search_matches({_TSQ}, :want, :cap, :probe, :walk, :per) AS m"
+    " LEFT JOIN articles a ON a.id = ANY(m.ids)"
+)
+_CANDIDATES = text(f"SELECT {_CANDIDATE} FROM articles a WHERE a.id = ANY(:ids)")
 _WALK = text(
-    f"SELECT id FROM articles WHERE ts_match_vq(search_tsv, {_TSQ})"
+    f"SELECT id FROM article_search WHERE ts_match_vq(tsv, {_TSQ})"
     " ORDER BY id DESC LIMIT :lim OFFSET :off"
 )
 _GIN_NEWEST = text(
-    f"SELECT id FROM articles WHERE search_tsv @@ {_TSQ} ORDER BY id DESC LIMIT :lim OFFSET :off"
+    f"SELECT id FROM article_search WHERE tsv @@ {_TSQ} ORDER BY id DESC LIMIT :lim OFFSET :off"
 )
 _GIN_ONLY = "SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off"
 _GIN_RESET = "SET LOCAL enable_indexscan = on; SET LOCAL enable_seqscan = on"
@@ -54,16 +67,32 @@ class PgMatches:
         self.q = compiled
         self.want = window
         self.window: list[int] = []
+        self.read: list[Candidate] = []
         self.dense = True
         self.gin = False
 
     def count(self, cap: int) -> int:
-        """Matches, counted up to `cap`; the newest `window` of them are kept."""
+        """Matches, counted up to `cap`; the newest `window` of them are kept, and read."""
         params = {"q": self.q, "want": self.want, "cap": cap, "probe": PROBE_ROWS}
-        params |= {"walk": WALK_ROWS, "per": WALK_PER_TABLE}
-        total, ids, dense = self.session.execute(_MATCHES, params).one()
-        self.window, self.dense = [int(i) for i in ids or []], bool(dense)
-        return int(total)
+        params |= {"walk": WALK_ROWS, "per": WALK_PER_TABLE, "chars": SCORED_BODY_CHARS}
+        rows = self.session.connection().execute(_MATCHES, params).all()
+        self.dense = bool(rows[0][1])
+        self.read = sorted(
+            (_candidate(r[2:]) for r in rows if r[2] is not None),
+            key=lambda c: c.article_id,
+            reverse=True,
+        )
+        self.window = [c.article_id for c in self.read]
+        return int(rows[0][0])
+
+    def candidates(self, ids: list[int]) -> list[Candidate]:
+        """What ranking needs of `ids`: read with the count when they are the window."""
+        if ids == self.window[: len(ids)] and len(ids) == len(self.read):
+            return self.read
+        rows = self.session.connection().execute(
+            _CANDIDATES, {"ids": ids, "chars": SCORED_BODY_CHARS}
+        )
+        return [_candidate(r) for r in rows]
 
     def newest(self, limit: int, offset: int = 0, *, total: int | None = None) -> list[int]:
         """Matching ids newest first, `limit` of them after `offset`."""
@@ -84,3 +113,7 @@ class PgMatches:
 
     def _rows(self, stmt: Any, **params: int) -> list[int]:
         return [int(r[0]) for r in self.session.execute(stmt, {"q": self.q, **params})]
+
+
+def _candidate(row: Any) -> Candidate:
+    return Candidate(int(row[0]), row[1] or "", row[2] or "", row[3])

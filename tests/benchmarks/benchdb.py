@@ -32,8 +32,8 @@ CACHE_DIR = Path(os.environ.get("BENCH_CACHE", Path(__file__).resolve().parents[
 PG_ADMIN = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-_MIGRATION_0008 = (
-    Path(__file__).resolve().parents[2] / "storage/migrations/versions/0008_latest_by_source.py"
+_FUNCTIONS_MIGRATION = (
+    Path(__file__).resolve().parents[2] / "storage/migrations/versions/0009_search_table.py"
 )
 _BASE_FIELDS = ("key", "source", "url", "title", "summary", "body", "published_at", "local_date")
 
@@ -118,7 +118,7 @@ def postgres_db(n: int) -> tuple[str, float | None]:
 def _deploy_functions(url: str) -> None:
     """Re-create the migrations' server-side functions: they are code, not data, so a cached
     database follows their latest text the way a deployment's CREATE OR REPLACE would."""
-    spec = importlib.util.spec_from_file_location("m0008", _MIGRATION_0008)
+    spec = importlib.util.spec_from_file_location("functions", _FUNCTIONS_MIGRATION)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -238,6 +238,18 @@ def test_index_is_rebuilt_over_existing_articles_on_upgrade(engine: Engine) -> N
     assert keys(engine, run(engine, "quy che dan chu")) == ["k"]
 
 
+def test_a_deleted_article_leaves_the_index(engine: Engine) -> None:
+    with session_scope(engine) as s:
+        s.add(article("k", "Quy chế dân chủ", "Nội dung."))
+        s.add(article("m", "Quy chế dân chủ ở cơ sở", "Nội dung."))
+    with session_scope(engine) as s:
+        s.execute(text("DELETE FROM articles WHERE key = 'k'"))
+    assert keys(engine, run(engine, "quy che dan chu")) == ["m"]
+    if engine.dialect.name == "postgresql":  # the vector's own table (migration 0009)
+        with session_scope(engine) as s:
+            assert s.execute(text("SELECT count(*) FROM article_search")).scalar_one() == 1
+
+
 def test_index_follows_the_real_store_path(engine: Engine) -> None:
     def item(title: str, body: str) -> ArticleBase:
         return ArticleBase(key="tin-1", source="tinh", url="https://x/1", title=title, body=body)
