@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
+from storage import ranking
 from storage.datequery import MAX_RANGE_DAYS, DateQueryError, DateRange, parse_date_query
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import Article
@@ -156,3 +157,35 @@ def test_a_stored_texts_snippet_is_the_one_its_raw_text_gives(body: str, query: 
     q = parse_query(query)
     highlight = q.highlight if isinstance(q, Query) else frozenset(fold(body).split()[:2])
     assert make_snippet(stored, highlight, stored=True) == make_snippet(stored, highlight)
+
+
+def _text_words(folded: str) -> str:
+    """The ranking's words as text alone (before its ASCII fast path): the reference."""
+    return " " + " ".join(folded.translate(ranking._PUNCT).split()) + " "
+
+
+ascii_or_not = st.one_of(
+    st.text(alphabet=st.characters(max_codepoint=127), max_size=300),
+    st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=5), max_size=30).map(" ".join),
+)
+
+
+@settings(max_examples=300, deadline=timedelta(milliseconds=500))
+@given(title=ascii_or_not, body=ascii_or_not, query=queries)
+def test_ranking_scores_ascii_text_as_it_scores_any_text(title: str, body: str, query: str) -> None:
+    q = parse_query(query)
+    if not isinstance(q, Query):
+        return
+    title, body = fold(normalize(title)), fold(normalize(body))
+    words = ranking._words(body)
+    assert (words.decode() if isinstance(words, bytes) else words) == _text_words(body)
+    fast = ranking.Ranker(q, NOW)
+    candidate = ranking.Candidate(1, title, body, NOW - timedelta(days=3))
+    # The same key from needles looked for in the words as text.
+    text_only = ranking.Ranker(q, NOW)
+    text_only.terms[bytes] = text_only.terms[str]
+    text_only.phrase[bytes] = text_only.phrase[str]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ranking, "_words", _text_words)
+        expected = text_only.key(candidate)
+    assert fast.key(candidate) == expected
