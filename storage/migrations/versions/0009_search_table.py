@@ -12,7 +12,10 @@ Revises: 0008
 Create Date: 2026-11-30
 """
 
+import importlib.util
 from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
 
 from alembic import op
 
@@ -29,76 +32,21 @@ _VECTOR = """
         regexp_replace({row}body_folded, '[^[:alnum:]]+', ' ', 'g')), 'B')
 """
 
-SEARCH_MATCHES = """
-CREATE OR REPLACE FUNCTION search_matches(
-    q tsquery, want int, cap int, probe_rows int, walk_rows int, walk_per_table float8
-) RETURNS TABLE (total int, ids int[], dense boolean)
-LANGUAGE plpgsql VOLATILE AS $fn$
-DECLARE
-    top int;
-    probe int[];
-    got int[];
-    found int;
-    span float8;
-    above int;
-BEGIN
-    SELECT coalesce(max(a.id), 0) INTO top FROM article_search a;
-    SELECT coalesce(array_agg(x.id ORDER BY x.id DESC), '{}') INTO probe FROM (
-        SELECT a.id FROM article_search a
-        WHERE a.id > top - probe_rows AND ts_match_vq(a.tsv, q)
-        ORDER BY a.id DESC LIMIT cap) AS x;  -- a common word stops after cap rows
-    found := cardinality(probe);
-    IF found >= cap OR top <= probe_rows THEN
-        RETURN QUERY SELECT least(found, cap), probe[1:want], true;
-        RETURN;
-    END IF;
-    IF found > 0 AND (cap - found) / (found::float8 / probe_rows)
-            <= greatest(walk_rows, top * walk_per_table) THEN
-        SELECT coalesce(array_agg(x.id ORDER BY x.id DESC), '{}') INTO got FROM (
-            SELECT a.id FROM article_search a
-            WHERE a.id <= top - probe_rows AND ts_match_vq(a.tsv, q)
-            ORDER BY a.id DESC LIMIT cap - found) AS x;
-        probe := probe || got;
-        RETURN QUERY SELECT cardinality(probe), probe[1:want], true;
-        RETURN;
-    END IF;
-    -- Short of the newest `want`: a few more rows below the probe usually hold them (a walk
-    -- bounded to twice what the probe's density asks), where GIN would read every posting.
-    span := ceil(2 * (want - found) * probe_rows / greatest(found, 0.5));
-    IF found > 0 AND found < want AND span <= walk_rows / 4 THEN
-        above := (top - probe_rows - span)::int;
-        SELECT coalesce(array_agg(x.id ORDER BY x.id DESC), '{}') INTO got FROM (
-            SELECT a.id FROM article_search a
-            WHERE a.id <= top - probe_rows AND a.id > above
-                AND ts_match_vq(a.tsv, q)
-            ORDER BY a.id DESC LIMIT want - found) AS x;
-        probe := probe || got;
-    END IF;
-    PERFORM set_config('enable_seqscan', 'off', true), set_config('enable_indexscan', 'off', true);
-    SELECT count(*) INTO found FROM (
-        SELECT 1 FROM article_search a WHERE a.tsv @@ q LIMIT cap) AS m;
-    IF cardinality(probe) >= want THEN
-        got := probe[1:want];
-    ELSIF found < cap THEN
-        SELECT coalesce(array_agg(x.id ORDER BY x.id DESC), '{}') INTO got FROM (
-            SELECT a.id FROM article_search a WHERE a.tsv @@ q
-            ORDER BY a.id DESC LIMIT want) AS x;
-    ELSE
-        span := ceil(want * 1.5 / (greatest(cardinality(probe), 0.5) / probe_rows));
-        LOOP
-            above := greatest(0, top - span)::int;
-            SELECT coalesce(array_agg(x.id ORDER BY x.id DESC), '{}') INTO got FROM (
-                SELECT a.id FROM article_search a WHERE a.tsv @@ q AND a.id > above
-                ORDER BY a.id DESC LIMIT want) AS x;
-            EXIT WHEN cardinality(got) >= want OR above = 0;
-            span := span * 4;
-        END LOOP;
-    END IF;
-    PERFORM set_config('enable_seqscan', 'on', true), set_config('enable_indexscan', 'on', true);
-    RETURN QUERY SELECT found, got, false;
-END
-$fn$
-"""
+
+def _load_0008() -> ModuleType:
+    path = Path(__file__).with_name("0008_latest_by_source.py")
+    spec = importlib.util.spec_from_file_location("migration_0008", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# 0008's search_matches(), the same plan choice, over the narrow table.
+_SEARCH_MATCHES_0008: str = _load_0008().SEARCH_MATCHES
+SEARCH_MATCHES = _SEARCH_MATCHES_0008.replace("articles a", "article_search a").replace(
+    "a.search_tsv", "a.tsv"
+)
 
 _UP = [
     """
@@ -152,10 +100,7 @@ def downgrade() -> None:
         "CREATE INDEX ix_articles_search_tsv ON articles USING gin (search_tsv)"
         " WITH (gin_pending_list_limit = 128)"
     )
-    # 0008's function: the same text over the articles table's column.
-    op.execute(
-        SEARCH_MATCHES.replace("article_search a", "articles a").replace("a.tsv", "a.search_tsv")
-    )
+    op.execute(_SEARCH_MATCHES_0008)
     op.execute("DROP TRIGGER articles_search_sync ON articles")
     op.execute("DROP FUNCTION article_search_sync()")
     op.execute("DROP TABLE article_search")
