@@ -14,7 +14,7 @@ its estimate for a set of words is often off by 50 times either way.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -62,10 +62,16 @@ class FtsMatches:
     def __init__(self, session: Session, compiled: str) -> None:
         self.session = session
         self.q = compiled
+        self.counted = 0
 
-    def count(self, cap: int) -> int:
-        """Matches, counted up to `cap`."""
-        return int(self.session.execute(_FTS_COUNT, {"q": self.q, "cap": cap}).scalar_one())
+    def start(self, cap: int) -> int:
+        """Matches, counted up to `cap` (FTS5 walks a doclist: counted at once)."""
+        self.counted = int(self.session.execute(_FTS_COUNT, {"q": self.q, "cap": cap}).scalar_one())
+        return self.counted
+
+    def total(self) -> int:
+        """The count `start` made."""
+        return self.counted
 
     def newest(self, limit: int, offset: int = 0, *, total: int | None = None) -> list[int]:
         """Matching ids newest first, `limit` of them after `offset`."""
@@ -140,24 +146,27 @@ def _page(
     per_page: int,
     now: datetime,
 ) -> SearchPage:
-    total = matches.count(COUNT_CAP + 1)
-    capped = total > COUNT_CAP
-    total = min(total, COUNT_CAP)
-    empty = SearchPage(hits=[], total=total, page=page, per_page=per_page, total_capped=capped)
     offset = (page - 1) * per_page
-    if total == 0 or (offset >= total and not capped):
-        return empty
-    known = None if capped else total
-    if offset < RANK_WINDOW:
-        window = matches.newest(RANK_WINDOW, total=known)
+    hits: list[SearchHit] = []
+    early = matches.start(COUNT_CAP + 1)  # None: more than the window, still being counted
+    if offset < RANK_WINDOW and early != 0 and (early is None or offset < early):
+        # The first pages are ranked, read and cut into snippets while a long count goes on.
+        window = matches.newest(RANK_WINDOW, total=early)
         ranked = Ranker(parsed, now).rank(matches.candidates(window))
         ids = ranked[offset : offset + per_page]
         if len(ids) < per_page and len(window) == RANK_WINDOW:  # page straddles the window
-            ids += matches.newest(per_page - len(ids), RANK_WINDOW, total=known)
-    else:
-        ids = matches.newest(per_page, offset, total=known)
-    hits = _hits(_shown(session, ids), ids, parsed)
-    return SearchPage(hits=hits, total=total, page=page, per_page=per_page, total_capped=capped)
+            ids += matches.newest(per_page - len(ids), RANK_WINDOW, total=early)
+        hits = _hits(_shown(session, ids), ids, parsed)
+    total = matches.total()
+    capped = total > COUNT_CAP
+    total = min(total, COUNT_CAP)
+    found = SearchPage(hits=[], total=total, page=page, per_page=per_page, total_capped=capped)
+    if total == 0 or (offset >= total and not capped):
+        return found
+    if offset >= RANK_WINDOW:
+        ids = matches.newest(per_page, offset, total=None if capped else total)
+        hits = _hits(_shown(session, ids), ids, parsed)
+    return replace(found, hits=hits)
 
 
 def _by_ids(*columns: Any) -> dict[bool, Any]:

@@ -21,12 +21,16 @@ Pages past the first window (rare) run their own statement here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from storage.ranking import SCORED_BODY_CHARS, Candidate
+
+if TYPE_CHECKING:
+    from storage.sidequery import SideQuery
 
 PROBE_ROWS = 2000
 WALK_ROWS = 8000  # 10-15 ms of row checks: a phrase through GIN rechecks rows for longer
@@ -48,6 +52,7 @@ _MATCHES = text(
     " LEFT JOIN articles a ON a.id = ANY(m.ids)"
 )
 _CANDIDATES = text(f"SELECT {_CANDIDATE} FROM articles a WHERE a.id = ANY(:ids)")
+_COUNT = "SELECT total, dense FROM search_matches(to_tsquery('simple', $1), 0, $2, $3, $4, $5)"
 _WALK = text(
     f"SELECT id FROM article_search WHERE ts_match_vq(tsv, {_TSQ})"
     " ORDER BY id DESC LIMIT :lim OFFSET :off"
@@ -70,10 +75,14 @@ class PgMatches:
         self.read: list[Candidate] = []
         self.dense = True
         self.gin = False
+        self.counted: int | None = None
+        self.counting: SideQuery | None = None
 
-    def count(self, cap: int) -> int:
-        """Matches, counted up to `cap`; the newest `window` of them are kept, and read."""
-        params = {"q": self.q, "want": self.want, "cap": cap, "probe": PROBE_ROWS}
+    def start(self, cap: int) -> int | None:
+        """Read the newest `window` matches; their count when that is all of them, else None:
+        the count up to `cap` (thousands of rows checked) then runs beside the caller's
+        ranking and snippets, on a connection of its own (storage.sidequery), for `total`."""
+        params = {"q": self.q, "want": self.want, "cap": self.want + 1, "probe": PROBE_ROWS}
         params |= {"walk": WALK_ROWS, "per": WALK_PER_TABLE, "chars": SCORED_BODY_CHARS}
         rows = self.session.connection().execute(_MATCHES, params).all()
         self.dense = bool(rows[0][1])
@@ -83,7 +92,33 @@ class PgMatches:
             reverse=True,
         )
         self.window = [c.article_id for c in self.read]
-        return int(rows[0][0])
+        if int(rows[0][0]) <= self.want:
+            self.counted = int(rows[0][0])
+            return self.counted
+        count = [self.q, cap, PROBE_ROWS, WALK_ROWS, WALK_PER_TABLE]
+        bind = self.session.get_bind()
+        if isinstance(bind, Engine):
+            from storage.sidequery import SideQuery  # psycopg: never loaded on SQLite
+
+            self.counting = SideQuery(bind, _COUNT, count)
+        else:  # a session on a caller's own connection: counted in line
+            sql = text(_COUNT.replace("$1", ":q").replace("$2", ":c").replace("$3", ":p"))
+            sql = text(str(sql).replace("$4", ":w").replace("$5", ":f"))
+            row = self.session.execute(sql, dict(zip("qcpwf", count, strict=True))).one()
+            self._counted(str(row[0]), str(row[1]).lower() in ("true", "t"))
+        return None
+
+    def total(self) -> int:
+        """Matches, counted up to the cap given to `start` (waits for the count)."""
+        if self.counting is not None:
+            ((total, dense),) = self.counting.result()
+            self.counting = None
+            self._counted(total or "0", dense == "t")
+        assert self.counted is not None, "start() first"
+        return self.counted
+
+    def _counted(self, total: str, dense: bool) -> None:
+        self.counted, self.dense = int(total), dense
 
     def candidates(self, ids: list[int]) -> list[Candidate]:
         """What ranking needs of `ids`: read with the count when they are the window."""
@@ -106,7 +141,10 @@ class PgMatches:
         return self._rows(_GIN_NEWEST, lim=limit, off=offset)
 
     def close(self) -> None:
-        """Give the caller's transaction its whole planner back."""
+        """Give the caller's transaction its whole planner back; a count not read is dropped."""
+        if self.counting is not None:
+            self.counting.abandon()
+            self.counting = None
         if self.gin:
             self.session.execute(text(_GIN_RESET))
             self.gin = False

@@ -81,7 +81,7 @@ def test_a_service_loads_only_what_its_settings_use() -> None:
     # A fresh interpreter: this one has imported everything the test suite needs.
     probe = (
         "import sys, bot.cli, bot.service, bot.channels, jobs.delivery.dispatcher\n"
-        "unused = ('feedparser', 'bot.zalo.channel', 'sqlalchemy.dialects.postgresql')\n"
+        "unused = ('feedparser', 'bot.zalo.channel', 'sqlalchemy.dialects.postgresql', 'psycopg')\n"
         "print(' '.join(m for m in unused if m in sys.modules))"
     )
     out = subprocess.run(

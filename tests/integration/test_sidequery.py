@@ -1,0 +1,61 @@
+"""A statement sent on a connection of its own runs while the caller works, and cleans up."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from psycopg import DatabaseError
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from storage.db import make_engine
+from storage.sidequery import SideQuery
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def pg(pg_server_url: str) -> Iterator[Engine]:
+    engine = make_engine(pg_server_url)
+    yield engine
+    engine.dispose()
+
+
+def test_the_statement_runs_while_the_caller_does_its_own(pg: Engine) -> None:
+    started = time.monotonic()
+    side = SideQuery(pg, "SELECT pg_sleep(0.3), $1::int + 1, $2::text", [41, None])
+    sent = time.monotonic() - started
+    with pg.connect() as conn:  # the caller's own statements meanwhile
+        assert conn.execute(text("SELECT 1")).scalar_one() == 1
+    rows = side.result()
+    assert rows == [("", "42", None)]
+    assert sent < 0.3 <= time.monotonic() - started  # sent without waiting, then waited for
+    assert pg.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_an_error_is_raised_when_read_and_the_connection_returns(pg: Engine) -> None:
+    side = SideQuery(pg, "SELECT 1 / $1::int", [0])
+    with pytest.raises(DatabaseError, match="division by zero"):
+        side.result()
+    assert pg.pool.checkedout() == 0  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError):
+        side.result()
+
+
+def test_an_abandoned_statement_takes_its_connection_with_it(pg: Engine) -> None:
+    side = SideQuery(pg, "SELECT pg_sleep(5)", [])
+    started = time.monotonic()
+    side.abandon()
+    assert time.monotonic() - started < 2  # not waited for
+    assert pg.pool.checkedout() == 0  # type: ignore[attr-defined]
+    with pg.connect() as conn:  # the pool still serves, and the server stopped the statement
+        assert conn.execute(text("SELECT 2")).scalar_one() == 2
+        for _ in range(100):
+            asleep = "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(5)'"
+            if conn.execute(text(asleep)).scalar_one() == 0:
+                break
+            time.sleep(0.02)  # the cancel travels on a connection of its own: nothing to await
+        else:
+            pytest.fail("the abandoned statement still runs")
