@@ -52,7 +52,9 @@ _MATCHES = text(
     " LEFT JOIN articles a ON a.id = ANY(m.ids)"
 )
 _CANDIDATES = text(f"SELECT {_CANDIDATE} FROM articles a WHERE a.id = ANY(:ids)")
-_COUNT = "SELECT total, dense FROM search_matches(to_tsquery('simple', $1), 0, $2, $3, $4, $5)"
+_COUNT = "SELECT total, dense FROM search_matches(to_tsquery('simple', {}), 0, {}, {}, {}, {})"
+_COUNT_SIDE = _COUNT.format("$1", "$2", "$3", "$4", "$5")  # libpq's own parameters
+_COUNT_INLINE = text(_COUNT.format(":q", ":cap", ":probe", ":walk", ":per"))
 _WALK = text(
     f"SELECT id FROM article_search WHERE ts_match_vq(tsv, {_TSQ})"
     " ORDER BY id DESC LIMIT :lim OFFSET :off"
@@ -95,30 +97,31 @@ class PgMatches:
         if int(rows[0][0]) <= self.want:
             self.counted = int(rows[0][0])
             return self.counted
-        count = [self.q, cap, PROBE_ROWS, WALK_ROWS, WALK_PER_TABLE]
+        count = {
+            "q": self.q,
+            "cap": cap,
+            "probe": PROBE_ROWS,
+            "walk": WALK_ROWS,
+            "per": WALK_PER_TABLE,
+        }
         bind = self.session.get_bind()
         if isinstance(bind, Engine):
             from storage.sidequery import SideQuery  # psycopg: never loaded on SQLite
 
-            self.counting = SideQuery(bind, _COUNT, count)
+            self.counting = SideQuery(bind, _COUNT_SIDE, list(count.values()))
         else:  # a session on a caller's own connection: counted in line
-            sql = text(_COUNT.replace("$1", ":q").replace("$2", ":c").replace("$3", ":p"))
-            sql = text(str(sql).replace("$4", ":w").replace("$5", ":f"))
-            row = self.session.execute(sql, dict(zip("qcpwf", count, strict=True))).one()
-            self._counted(str(row[0]), str(row[1]).lower() in ("true", "t"))
+            total, dense = self.session.execute(_COUNT_INLINE, count).one()
+            self.counted, self.dense = int(total), bool(dense)
         return None
 
     def total(self) -> int:
         """Matches, counted up to the cap given to `start` (waits for the count)."""
         if self.counting is not None:
-            ((total, dense),) = self.counting.result()
+            ((total, dense),) = self.counting.result()  # as text
             self.counting = None
-            self._counted(total or "0", dense == "t")
+            self.counted, self.dense = int(total or 0), dense == "t"
         assert self.counted is not None, "start() first"
         return self.counted
-
-    def _counted(self, total: str, dense: bool) -> None:
-        self.counted, self.dense = int(total), dense
 
     def candidates(self, ids: list[int]) -> list[Candidate]:
         """What ranking needs of `ids`: read with the count when they are the window."""

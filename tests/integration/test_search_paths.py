@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, text
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 import storage.search as search_module
 import storage.search_pg as pg
@@ -108,3 +109,15 @@ def test_phrases_are_checked_beyond_the_index(spread: Engine) -> None:
         reverse = search(s, query='"gamma beta"', per_page=50, now=NOW)
     assert page.total == len([i for i in range(1, N + 1) if i % 30 == 0])
     assert reverse.total == 0
+
+
+def test_a_session_on_a_callers_connection_counts_in_line(spread: Engine) -> None:
+    """The count past the window goes to a connection of its own only when the session has
+    an engine to take one from; on a caller's connection it is counted in that transaction."""
+    with session_scope(spread) as s:
+        by_engine = search(s, query="beta", per_page=PER_PAGE, now=NOW)
+    with spread.connect() as conn, Session(bind=conn) as s:
+        on_conn = search(s, query="beta", per_page=PER_PAGE, now=NOW)
+    assert (on_conn.total, on_conn.total_capped) == (by_engine.total, by_engine.total_capped)
+    assert on_conn.total > search_module.RANK_WINDOW  # beyond the window: a real count
+    assert [h.article_id for h in on_conn.hits] == [h.article_id for h in by_engine.hits]
