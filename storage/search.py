@@ -8,7 +8,9 @@ pages past the window continue newest first. The total is counted up to COUNT_CA
 past that `total_capped` is set and the bot shows "1000+". A common word over a million
 articles therefore costs a short walk, never a bm25 over every match (about 0.5 s there).
 On PostgreSQL the plans are chosen from a measured density (storage.search_pg), because
-its estimate for a set of words is often off by 50 times either way.
+its estimate for a set of words is often off by 50 times either way, and a count past the
+window (thousands of rows checked) runs on a connection of its own while the window is
+ranked, read and cut into snippets here.
 """
 
 from __future__ import annotations
