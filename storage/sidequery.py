@@ -25,8 +25,12 @@ class SideQuery:
             isolation_level="AUTOCOMMIT"
         )
         self._pg = self._conn.connection.dbapi_connection.pgconn  # type: ignore[union-attr]
-        values = [None if p is None else str(p).encode() for p in params]
-        self._pg.send_query_params(sql.encode(), values)
+        try:
+            values = [None if p is None else str(p).encode() for p in params]
+            self._pg.send_query_params(sql.encode(), values)
+        except BaseException:
+            self.abandon()
+            raise
 
     def result(self) -> list[tuple[str | None, ...]]:
         """The rows, each value as text (waits for the server); the connection goes back."""

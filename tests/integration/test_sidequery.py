@@ -59,3 +59,13 @@ def test_an_abandoned_statement_takes_its_connection_with_it(pg: Engine) -> None
             time.sleep(0.02)  # the cancel travels on a connection of its own: nothing to await
         else:
             pytest.fail("the abandoned statement still runs")
+
+
+def test_a_statement_that_cannot_be_sent_gives_its_connection_back(pg: Engine) -> None:
+    class Unsayable:
+        def __str__(self) -> str:
+            raise ValueError("no text for this parameter")
+
+    with pytest.raises(ValueError, match="no text"):
+        SideQuery(pg, "SELECT $1::text", [Unsayable()])
+    assert pg.pool.checkedout() == 0  # type: ignore[attr-defined]
