@@ -48,7 +48,7 @@ _CANDIDATE = (
 # of nulls). The ids are not selected: they are the rows' own, newest (highest) first.
 _MATCHES = text(
     f"SELECT m.total, m.dense, {_CANDIDATE}"
-    f" FROM search_matches({_TSQ}, :want, :cap, :probe, :walk, :per) AS m"
+    f" FROM search_matches({_TSQ}, :want, :cap, :probe, :walk, :per, true) AS m"
     " LEFT JOIN articles a ON a.id = ANY(m.ids)"
 )
 _CANDIDATES = text(f"SELECT {_CANDIDATE} FROM articles a WHERE a.id = ANY(:ids)")
@@ -81,10 +81,11 @@ class PgMatches:
         self.counting: SideQuery | None = None
 
     def start(self, cap: int) -> int | None:
-        """Read the newest `window` matches; their count when that is all of them, else None:
-        the count up to `cap` (thousands of rows checked) then runs beside the caller's
-        ranking and snippets, on a connection of its own (storage.sidequery), for `total`."""
-        params = {"q": self.q, "want": self.want, "cap": self.want + 1, "probe": PROBE_ROWS}
+        """Read the newest `window` matches, and their count up to `cap` when it came with
+        them; else None: the probe filled the window first, and the count (thousands of rows
+        checked) runs beside the caller's ranking and snippets, on a connection of its own
+        (storage.sidequery), for `total`."""
+        params = {"q": self.q, "want": self.want, "cap": cap, "probe": PROBE_ROWS}
         params |= {"walk": WALK_ROWS, "per": WALK_PER_TABLE, "chars": SCORED_BODY_CHARS}
         rows = self.session.connection().execute(_MATCHES, params).all()
         self.dense = bool(rows[0][1])
@@ -94,7 +95,7 @@ class PgMatches:
             reverse=True,
         )
         self.window = [c.article_id for c in self.read]
-        if int(rows[0][0]) <= self.want:
+        if rows[0][0] is not None:  # counted with the window (it ended short, or GIN counted)
             self.counted = int(rows[0][0])
             return self.counted
         count = {

@@ -124,5 +124,6 @@ def _deploy_functions(url: str) -> None:
     spec.loader.exec_module(module)
     engine = make_engine(url)
     with engine.begin() as conn:
+        conn.exec_driver_sql(module.DROP_0008)  # built before 0009 changed its signature
         conn.exec_driver_sql(module.SEARCH_MATCHES)
     engine.dispose()
