@@ -37,7 +37,7 @@ from jobs.delivery.outbound import (
     TemporaryFailure,
 )
 from jobs.delivery.pace import SharedPace
-from jobs.delivery.pacing import YIELD_SECONDS, RateLimiter
+from jobs.delivery.pacing import RateLimiter
 from jobs.delivery.recorder import SentRecorder
 from storage.types import utcnow
 
@@ -198,26 +198,16 @@ class Dispatcher:
                         io.housekeeping, self.engine, now=self.clock(), days=self.retention_days
                     )
                     next_housekeeping = self.monotonic() + self.housekeeping_every
-                # A claim is 5-8 ms of the interpreter (composing the rows' messages) that a
-                # person's command would share: it waits while pushes step aside anyway.
-                people = self._people_first()
-                if not people:
-                    await self.fill()
-                # Wake when a send finishes (a slot frees), on stop, or to look for due rows;
-                # soon, when the claim waited for a person.
+                await self.fill()
+                # Wake when a send finishes (a slot frees), on stop, or to look for due rows.
                 await asyncio.wait(
                     [*self._in_flight, stop_wait],
-                    timeout=YIELD_SECONDS if people else self.idle_poll,
+                    timeout=self.idle_poll,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
         finally:
             stop_wait.cancel()
             await self.drain()
-
-    def _people_first(self) -> bool:
-        """True while a platform's pushes step aside for a person being answered."""
-        now = self.monotonic()
-        return any(limiter.yielding(now) for limiter in self.limiters.values())
 
     def _raise_failed_sends(self) -> None:
         """Re-raise the first exception of a finished send (the database failed under it)."""

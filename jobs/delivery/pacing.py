@@ -136,14 +136,10 @@ class RateLimiter:
         ]
         if not priority:
             waits.append(self._window(chat, group).wait(now))
-            if self.yielding(now):
+            self._account(now)
+            if self._people and self._credit > 0:
                 waits.append(YIELD_SECONDS)
         return max(0.0, *waits)
-
-    def yielding(self, now: float) -> bool:
-        """True while pushes step aside for a person (within their share of the time)."""
-        self._account(now)
-        return bool(self._people) and self._credit > 0
 
     def person_waiting(self, now: float) -> None:
         """Someone waits for an answer from now on (pushes step aside until it is sent)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -360,25 +359,4 @@ async def test_broadcast_rows_go_through_the_same_queue(
     await dispatcher(engine, client, clock).run_until_idle()
     assert sorted(m.chat_id for m in fake.sent) == [1000, 1001, 1002]
     assert fake.sent[0].plain_text == "Thông báo: họp lúc 8 giờ\nĐịa điểm <phòng 2>"
-    assert states(engine) == {"sent": 3}
-
-
-async def test_claims_wait_while_a_person_is_answered(
-    engine: Engine, fake: FakeTelegram, client: TelegramClient, clock: Clock
-) -> None:
-    """A claim composes its rows' messages (milliseconds of the interpreter a command shares):
-    while pushes step aside for a person, the dispatcher does not claim either."""
-    seed_chats(engine, 3, topic="dân chủ")
-    publish(engine, "Quy chế dân chủ ở cơ sở", now=clock.now)
-    limiter = RateLimiter(global_rate=25)
-    worker = dispatcher(engine, client, clock, limiter=limiter)
-    limiter.person_waiting(time.monotonic())
-    running = asyncio.create_task(worker.run())
-    # The absence of a claim can only be watched for a while (well within the yield credit).
-    await asyncio.sleep(0.2)
-    assert states(engine) == {"pending": 3} and fake.sent == []
-    limiter.person_answered(time.monotonic())
-    await fake.wait_for_messages_async(3)
-    worker.stop()
-    await running
     assert states(engine) == {"sent": 3}
