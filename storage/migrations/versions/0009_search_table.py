@@ -38,17 +38,15 @@ _VECTOR = """
 # counts on a connection of its own while it ranks: storage.search_pg); a probe that ends short
 # goes on as before, so a sparse word is counted with its window, as cheaply. And when the
 # range of newest ids that should hold the window grows to the whole table, the window is read
-# without the range (its bitmap of every id took 8.7 ms for a word of 114 matches). Its
-# statements are planned for the values at hand each time: a cached generic plan took a
-# bitmap of 600,000 ids for a range where the GIN index alone held 1,020 matches (76 ms).
+# without the range (its bitmap of every id took 8.7 ms for a word of 114 matches), and a
+# range is planned for its own bounds each time: a cached generic plan read a bitmap of
+# 600,000 ids where the GIN index alone held 1,020 matches (76 ms for one search at 1M).
 SEARCH_MATCHES = """
 CREATE OR REPLACE FUNCTION search_matches(
     q tsquery, want int, cap int, probe_rows int, walk_rows int, walk_per_table float8,
     window_first boolean DEFAULT false
 ) RETURNS TABLE (total int, ids int[], dense boolean)
-LANGUAGE plpgsql VOLATILE
-SET plan_cache_mode = force_custom_plan
-AS $fn$
+LANGUAGE plpgsql VOLATILE AS $fn$
 DECLARE
     top int;
     probe int[];
@@ -113,9 +111,11 @@ BEGIN
                     ORDER BY a.id DESC LIMIT want) AS x;
                 EXIT;
             END IF;
-            SELECT coalesce(array_agg(x.id ORDER BY x.id DESC), '{}') INTO got FROM (
-                SELECT a.id FROM article_search a WHERE a.tsv @@ q AND a.id > above
-                ORDER BY a.id DESC LIMIT want) AS x;
+            -- Planned for this range each time (EXECUTE): see the note above.
+            EXECUTE 'SELECT coalesce(array_agg(x.id ORDER BY x.id DESC), ''{}'') FROM ('
+                || 'SELECT a.id FROM article_search a WHERE a.tsv @@ $1 AND a.id > $2'
+                || ' ORDER BY a.id DESC LIMIT $3) AS x'
+                INTO got USING q, above, want;
             EXIT WHEN cardinality(got) >= want;
             span := span * 4;
         END LOOP;
