@@ -90,7 +90,8 @@ def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    problem = _pg_problem[0] if _pg_problem else ""
+    # Under pytest-xdist the workers ask the server; the summary is printed here, so ask too.
+    problem = _pg_reachable() or ""
     if problem:
         terminalreporter.write_line(
             f"NOTE: PostgreSQL tests were SKIPPED ({problem}). "

@@ -67,6 +67,9 @@ async def test_unknown_encodings_are_a_decoding_error(server: FakeHTTPServer, he
         ("identity", PAGE),
         ("gzip, identity", gzip.compress(PAGE)),
     ],
+    # Named, not by their bytes: gzip stamps the time, and pytest-xdist's workers must
+    # collect the same test ids.
+    ids=["gzip", "zlib deflate", "raw deflate", "identity", "gzip, identity"],
 )
 async def test_single_encodings_decode(server: FakeHTTPServer, header: str, body: bytes) -> None:
     server.route("/ok", body, headers={"Content-Encoding": header})
