@@ -81,8 +81,11 @@ class FtsMatches:
         return [int(r[0]) for r in self.session.execute(_FTS_IDS, params)]
 
     def candidates(self, ids: list[int]) -> list[Candidate]:
-        """What ranking needs of `ids`."""
-        return _candidates(self.session, ids)
+        """What ranking needs of `ids`: the folded title and the opening of the folded body."""
+        if not ids:
+            return []
+        rows = self.session.connection().execute(_FTS_CANDIDATES, {"ids": ids})
+        return [Candidate(int(i), title or "", text or "", at) for i, title, text, at in rows]
 
     def close(self) -> None:
         """Nothing to undo."""
@@ -171,33 +174,20 @@ def _page(
     return replace(found, hits=hits)
 
 
-def _by_ids(*columns: Any) -> dict[bool, Any]:
-    """SELECT `columns` of the articles with given ids, built once: {on PostgreSQL: statement}."""
-    return {
-        # One array parameter on PostgreSQL: an IN list of 100 is a new statement text for
-        # the driver to parse each time (0.4 ms of a search's 12 at 100k).
-        True: sa_select(*columns).where(
-            col(Article.id) == any_(bindparam("ids", type_=ARRAY(Integer)))
-        ),
-        False: sa_select(*columns).where(col(Article.id).in_(bindparam("ids", expanding=True))),
-    }
-
-
-_CANDIDATES = _by_ids(
+# FTS5's window: SQLite only (PostgreSQL reads it with its count, storage.search_pg).
+_FTS_CANDIDATES = sa_select(
     col(Article.id),
     col(Article.title_folded),
     func.substr(col(Article.body_folded), 1, SCORED_BODY_CHARS),
     col(Article.published_at),
-)
-_SHOWN = _by_ids(*(col(getattr(Article, name)) for name in _HIT_COLUMNS))
-
-
-def _candidates(session: Session, ids: list[int]) -> list[Candidate]:
-    """What ranking needs of each article: its folded title and the opening of its folded body."""
-    if not ids:
-        return []
-    rows = session.connection().execute(_CANDIDATES[dialects.is_pg(session)], {"ids": ids})
-    return [Candidate(int(i), title or "", text or "", at) for i, title, text, at in rows]
+).where(col(Article.id).in_(bindparam("ids", expanding=True)))
+_SHOWN_COLUMNS = sa_select(*(col(getattr(Article, name)) for name in _HIT_COLUMNS))
+_SHOWN = {  # on PostgreSQL?
+    # One array parameter on PostgreSQL: an IN list is a new statement text for the driver
+    # to parse each time (0.4 ms of a search's 12 at 100k).
+    True: _SHOWN_COLUMNS.where(col(Article.id) == any_(bindparam("ids", type_=ARRAY(Integer)))),
+    False: _SHOWN_COLUMNS.where(col(Article.id).in_(bindparam("ids", expanding=True))),
+}
 
 
 def _shown(session: Session, ids: list[int]) -> dict[int, Any]:

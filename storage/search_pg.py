@@ -85,8 +85,9 @@ class PgMatches:
         them; else None: the probe filled the window first, and the count (thousands of rows
         checked) runs beside the caller's ranking and snippets, on a connection of its own
         (storage.sidequery), for `total`."""
-        params = {"q": self.q, "want": self.want, "cap": cap, "probe": PROBE_ROWS}
-        params |= {"walk": WALK_ROWS, "per": WALK_PER_TABLE, "chars": SCORED_BODY_CHARS}
+        count = {"q": self.q, "cap": cap, "probe": PROBE_ROWS, "walk": WALK_ROWS}
+        count["per"] = WALK_PER_TABLE
+        params = count | {"want": self.want, "chars": SCORED_BODY_CHARS}
         rows = self.session.connection().execute(_MATCHES, params).all()
         self.dense = bool(rows[0][1])
         self.read = sorted(
@@ -98,13 +99,6 @@ class PgMatches:
         if rows[0][0] is not None:  # counted with the window (it ended short, or GIN counted)
             self.counted = int(rows[0][0])
             return self.counted
-        count = {
-            "q": self.q,
-            "cap": cap,
-            "probe": PROBE_ROWS,
-            "walk": WALK_ROWS,
-            "per": WALK_PER_TABLE,
-        }
         bind = self.session.get_bind()
         if isinstance(bind, Engine):
             from storage.sidequery import SideQuery  # psycopg: never loaded on SQLite
@@ -126,7 +120,7 @@ class PgMatches:
 
     def candidates(self, ids: list[int]) -> list[Candidate]:
         """What ranking needs of `ids`: read with the count when they are the window."""
-        if ids == self.window[: len(ids)] and len(ids) == len(self.read):
+        if ids == self.window:
             return self.read
         rows = self.session.connection().execute(
             _CANDIDATES, {"ids": ids, "chars": SCORED_BODY_CHARS}
