@@ -9,7 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.telegram.budget import SharedBudget
-from jobs.delivery.pacing import PRUNE_SECONDS, YIELD_CREDIT, RateLimiter, SlidingWindow
+from jobs.delivery.pacing import (
+    PRUNE_SECONDS,
+    REPLY_PLACES,
+    YIELD_CREDIT,
+    RateLimiter,
+    SlidingWindow,
+)
 
 
 def run(limiter: RateLimiter, chats: list[str], *, group: bool, until: float) -> list[float]:
@@ -166,10 +172,23 @@ def test_pushes_leave_room_for_the_next_reply_while_people_are_answered() -> Non
     lim = RateLimiter(global_rate=10, margin=0.0)
     lim.begin("person", group=False, now=0.0, open_=False, reply=True)
     sent = [c for c in range(20) if lim.try_acquire(f"c{c}", group=False, now=0.1) == 0]
-    assert len(sent) == 10 - 2  # the reply's place, and one kept free for the next reply
-    assert lim.wait("other person", group=False, now=0.1, priority=True) == 0
+    assert len(sent) == 10 - 1 - REPLY_PLACES  # the reply's place, and places kept free
+    for person in ("other person", "third person"):  # two more replies, at once
+        assert lim.wait(person, group=False, now=0.1, priority=True) == 0
+        lim.begin(person, group=False, now=0.1, open_=False, reply=True)
     # with no reply in the window, pushes use all of it again
     assert sum(lim.try_acquire(f"d{c}", group=False, now=1.2) == 0 for c in range(20)) == 10
+
+
+def test_pushes_keep_places_for_a_person_waiting_once_they_stop_stepping_aside() -> None:
+    lim = RateLimiter(global_rate=10, margin=0.0)
+    lim.person_waiting(now=0.0)
+    now = 0.0
+    while lim.wait("c0", group=False, now=now) > 0:  # stepping aside until the credit is spent
+        now += 0.01
+    sent = [c for c in range(20) if lim.try_acquire(f"c{c}", group=False, now=now) == 0]
+    assert len(sent) == 10 - REPLY_PLACES
+    assert lim.wait("person", group=False, now=now, priority=True) == 0
 
 
 def test_pushes_step_aside_while_a_persons_command_is_answered() -> None:
