@@ -140,8 +140,7 @@ class RateLimiter:
         ]
         if not priority:
             waits.append(self._window(chat, group).wait(now))
-            self._account(now)
-            if self._people and self._credit > 0:
+            if self.yielding(now):
                 waits.append(YIELD_SECONDS)
         return max(0.0, *waits)
 
@@ -151,6 +150,11 @@ class RateLimiter:
         if self._people or (self._replies.events and self._replies.count(now)):
             return REPLY_PLACES
         return 0
+
+    def yielding(self, now: float) -> bool:
+        """True while pushes step aside for a person (within their share of the time)."""
+        self._account(now)
+        return bool(self._people) and self._credit > 0
 
     def person_waiting(self, now: float) -> None:
         """Someone waits for an answer from now on (pushes step aside until it is sent)."""

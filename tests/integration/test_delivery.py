@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -14,7 +15,7 @@ from bot.telegram.client import TelegramClient
 from bot.telegram.sender import TelegramSender
 from jobs.delivery.dispatcher import Dispatcher
 from jobs.delivery.outbound import Ambiguous, TemporaryFailure
-from jobs.delivery.pacing import RateLimiter
+from jobs.delivery.pacing import YIELD_SECONDS, RateLimiter
 from storage.chats import remove_subscription, set_digest, set_quiet, start_chat
 from storage.db import make_engine, session_scope
 from storage.deliveries import enqueue
@@ -360,3 +361,48 @@ async def test_broadcast_rows_go_through_the_same_queue(
     assert sorted(m.chat_id for m in fake.sent) == [1000, 1001, 1002]
     assert fake.sent[0].plain_text == "Thông báo: họp lúc 8 giờ\nĐịa điểm <phòng 2>"
     assert states(engine) == {"sent": 3}
+
+
+async def test_claims_wait_while_a_person_is_answered(
+    engine: Engine, fake: FakeTelegram, client: TelegramClient, clock: Clock
+) -> None:
+    """A claim composes its rows' messages (milliseconds of the interpreter a command shares):
+    while pushes step aside for a person, the dispatcher does not claim either."""
+    seed_chats(engine, 3, topic="dân chủ")
+    publish(engine, "Quy chế dân chủ ở cơ sở", now=clock.now)
+    limiter = RateLimiter(global_rate=25)
+    worker = dispatcher(engine, client, clock, limiter=limiter)
+    limiter.person_waiting(time.monotonic())
+    running = asyncio.create_task(worker.run())
+    # The absence of a claim can only be watched for a while (well within the yield credit).
+    await asyncio.sleep(0.2)
+    assert states(engine) == {"pending": 3} and fake.sent == []
+    limiter.person_answered(time.monotonic())
+    await fake.wait_for_messages_async(3)
+    worker.stop()
+    await running
+    assert states(engine) == {"sent": 3}
+
+
+async def test_a_send_finishing_while_a_person_waits_does_not_spin_the_loop(
+    engine: Engine, fake: FakeTelegram, client: TelegramClient, clock: Clock
+) -> None:
+    """A finished send left in the loop's wait ended it at once: the loop spun, holding the
+    interpreter from the command it waited for (replies took 1.03 s during a fan-out)."""
+    seed_chats(engine, 1, topic="dân chủ")
+    publish(engine, "Quy chế dân chủ ở cơ sở", now=clock.now)
+    limiter = RateLimiter(global_rate=25)
+    beats: list[float] = []
+    worker = dispatcher(engine, client, clock, limiter=limiter, heartbeat=lambda: beats.append(1))
+    fake.delay_next(1, 0.1)  # answered while the person below waits
+    running = asyncio.create_task(worker.run())
+    await fake.wait_for_messages_async(1)
+    limiter.person_waiting(time.monotonic())
+    while states(engine) != {"sent": 1}:  # the send finishes (recorded) during the wait
+        await asyncio.sleep(0.01)
+    beats.clear()
+    await asyncio.sleep(0.15)  # within the yield credit: claims still wait for the person
+    assert len(beats) <= 0.15 / YIELD_SECONDS + 3
+    limiter.person_answered(time.monotonic())
+    worker.stop()
+    await running
