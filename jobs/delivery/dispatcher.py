@@ -293,6 +293,7 @@ class Dispatcher:
         deadline = self.monotonic() + limit_seconds
         await self._start()
         while self.monotonic() < deadline:
+            self._raise_failed_sends()
             started = await self.fill()
             if self._in_flight:
                 await asyncio.wait(list(self._in_flight), return_when=asyncio.FIRST_COMPLETED)

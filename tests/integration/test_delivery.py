@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from bot.i18n import alert_words
 from bot.telegram.client import TelegramClient
@@ -17,7 +20,7 @@ from jobs.delivery.dispatcher import Dispatcher
 from jobs.delivery.outbound import Ambiguous, TemporaryFailure
 from jobs.delivery.pacing import YIELD_SECONDS, RateLimiter
 from storage.chats import remove_subscription, set_digest, set_quiet, start_chat
-from storage.db import make_engine, session_scope
+from storage.db import make_engine, session_scope, upgrade
 from storage.deliveries import enqueue
 from storage.models import Broadcast, Chat
 from storage.types import utcnow
@@ -406,3 +409,29 @@ async def test_a_send_finishing_while_a_person_waits_does_not_spin_the_loop(
     limiter.person_answered(time.monotonic())
     worker.stop()
     await running
+
+
+async def test_run_until_idle_raises_what_the_database_raised_under_a_send(
+    tmp_path: Path, fake: FakeTelegram, client: TelegramClient, clock: Clock
+) -> None:
+    """A send the platform accepted but the database could not record ends the run with the
+    error (it neither vanishes nor keeps the loop waiting); its row stays leased."""
+    path = tmp_path / "locked.db"
+    engine = make_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 0.2})
+    upgrade(engine)
+    seed_chats(engine, 1, topic="dân chủ")
+    publish(engine, "Quy chế dân chủ ở cơ sở", now=clock.now)
+    fake.delay_next(1, 0.3)  # the write lock below is taken while the send waits for its answer
+    worker = dispatcher(engine, client, clock, window=1)  # the window full: no claim raises
+    idle = asyncio.create_task(worker.run_until_idle(limit_seconds=5))
+    await fake.wait_for_messages_async(1)
+    blocker = sqlite3.connect(path)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(OperationalError, match="locked"):
+            await idle
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert states(engine) == {"sending": 1}  # the next run records it before anything else
+    engine.dispose()
