@@ -57,7 +57,9 @@ class SideQuery:
         return rows
 
     def abandon(self) -> None:
-        """Cancel the statement and drop its connection (the pool opens another)."""
+        """Cancel the statement and drop its connection (the pool opens another). A cancel
+        that reaches the server before the statement is ignored: the statement then runs to
+        its end, which a capped count bounds."""
         if self._conn is not None:
             with contextlib.suppress(Exception):  # best effort: the server may be gone
                 self._pg.get_cancel().cancel()

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from psycopg import DatabaseError
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from storage.db import make_engine
 from storage.sidequery import SideQuery
@@ -44,21 +44,31 @@ def test_an_error_is_raised_when_read_and_the_connection_returns(pg: Engine) -> 
         side.result()
 
 
+def _running(conn: Connection, query: str, *, want: bool) -> None:
+    """Wait until the server shows `query` running (want) or no longer running."""
+    seen = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = :q"
+    for _ in range(100):  # 2 s, well within the 5 s the statement would sleep
+        if bool(conn.execute(text(seen), {"q": query}).scalar_one()) == want:
+            return
+        time.sleep(0.02)  # the server's own view, read again: nothing to await
+    pytest.fail(f"{query!r} {'never started' if want else 'still runs'}")
+
+
 def test_an_abandoned_statement_takes_its_connection_with_it(pg: Engine) -> None:
-    side = SideQuery(pg, "SELECT pg_sleep(5)", [])
-    started = time.monotonic()
-    side.abandon()
-    assert time.monotonic() - started < 2  # not waited for
+    query = "SELECT pg_sleep(5) AS abandoned"
+    side = SideQuery(pg, query, [])
+    # Autocommit: each look at pg_stat_activity is its own transaction (within one, the
+    # server shows the snapshot its first look took: a stopped statement would still run).
+    with pg.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # A cancel that reaches the server before the statement is ignored (the statement
+        # then runs to its end: the product's counts are bounded), so cancel a running one.
+        _running(conn, query, want=True)
+        started = time.monotonic()
+        side.abandon()
+        assert time.monotonic() - started < 2  # not waited for
+        assert conn.execute(text("SELECT 2")).scalar_one() == 2  # the pool still serves
+        _running(conn, query, want=False)  # the server stopped the statement
     assert pg.pool.checkedout() == 0  # type: ignore[attr-defined]
-    with pg.connect() as conn:  # the pool still serves, and the server stopped the statement
-        assert conn.execute(text("SELECT 2")).scalar_one() == 2
-        for _ in range(100):
-            asleep = "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(5)'"
-            if conn.execute(text(asleep)).scalar_one() == 0:
-                break
-            time.sleep(0.02)  # the cancel travels on a connection of its own: nothing to await
-        else:
-            pytest.fail("the abandoned statement still runs")
 
 
 def test_a_statement_that_cannot_be_sent_gives_its_connection_back(pg: Engine) -> None:
