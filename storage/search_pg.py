@@ -53,8 +53,9 @@ _MATCHES = text(
 )
 _CANDIDATES = text(f"SELECT {_CANDIDATE} FROM articles a WHERE a.id = ANY(:ids)")
 _COUNT = "SELECT total, dense FROM search_matches(to_tsquery('simple', {}), 0, {}, {}, {}, {})"
-_COUNT_SIDE = _COUNT.format("$1", "$2", "$3", "$4", "$5")  # libpq's own parameters
-_COUNT_INLINE = text(_COUNT.format(":q", ":cap", ":probe", ":walk", ":per"))
+_COUNT_PARAMS = ("q", "cap", "probe", "walk", "per")  # in the order of _COUNT's places
+_COUNT_SIDE = _COUNT.format(*(f"${n}" for n in range(1, 6)))  # libpq's own parameters
+_COUNT_INLINE = text(_COUNT.format(*(f":{name}" for name in _COUNT_PARAMS)))
 _WALK = text(
     f"SELECT id FROM article_search WHERE ts_match_vq(tsv, {_TSQ})"
     " ORDER BY id DESC LIMIT :lim OFFSET :off"
@@ -85,8 +86,9 @@ class PgMatches:
         them; else None: the probe filled the window first, and the count (thousands of rows
         checked) runs beside the caller's ranking and snippets, on a connection of its own
         (storage.sidequery), for `total`."""
-        count = {"q": self.q, "cap": cap, "probe": PROBE_ROWS, "walk": WALK_ROWS}
-        count["per"] = WALK_PER_TABLE
+        count = dict(
+            zip(_COUNT_PARAMS, (self.q, cap, PROBE_ROWS, WALK_ROWS, WALK_PER_TABLE), strict=True)
+        )
         params = count | {"want": self.want, "chars": SCORED_BODY_CHARS}
         rows = self.session.connection().execute(_MATCHES, params).all()
         self.dense = bool(rows[0][1])
@@ -103,7 +105,7 @@ class PgMatches:
         if isinstance(bind, Engine):
             from storage.sidequery import SideQuery  # psycopg: never loaded on SQLite
 
-            self.counting = SideQuery(bind, _COUNT_SIDE, list(count.values()))
+            self.counting = SideQuery(bind, _COUNT_SIDE, [count[k] for k in _COUNT_PARAMS])
         else:  # a session on a caller's own connection: counted in line
             total, dense = self.session.execute(_COUNT_INLINE, count).one()
             self.counted, self.dense = int(total), bool(dense)

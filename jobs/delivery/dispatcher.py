@@ -227,7 +227,7 @@ class Dispatcher:
 
     def _raise_failed_sends(self) -> None:
         """Re-raise the first exception of a finished send (the database failed under it)."""
-        failed = [t for t in self._in_flight if t.done() and not t.cancelled() and t.exception()]
+        failed = [t for t in self._in_flight if t.done() and not _done_well(t)]
         for task in failed:
             del self._in_flight[task]
         if failed:
